@@ -1,0 +1,101 @@
+#include "attach.h"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "errors.h"
+
+namespace tnative {
+namespace {
+
+std::string requireString(Napi::Env env, Napi::Object spec, const char* key, const std::string& op) {
+  Napi::Value v = spec.Get(key);
+  if (!v.IsString()) ThrowErrno(env, op + " (spec." + key + " must be a string)", EINVAL);
+  return v.As<Napi::String>();
+}
+
+bool optBool(Napi::Object spec, const char* key) {
+  Napi::Value v = spec.Get(key);
+  return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+}
+
+int64_t optInt(Napi::Object spec, const char* key, int64_t dflt) {
+  Napi::Value v = spec.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : dflt;
+}
+
+// libbpf 1.x returns NULL and sets errno on failure.
+bpf_link* check(Napi::Env env, bpf_link* link, const std::string& op) {
+  int err = errno;
+  if (!link) ThrowErrno(env, op, err ? err : EINVAL);
+  return link;
+}
+
+}  // namespace
+
+bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
+  const std::string progName = bpf_program__name(prog);
+  std::string kind = requireString(env, spec, "kind", "attach " + progName);
+  std::string op = "attach " + kind + " " + progName;
+
+  if (kind == "auto") {
+    return check(env, bpf_program__attach(prog), op);
+  }
+  if (kind == "tracepoint") {
+    std::string category = requireString(env, spec, "category", op);
+    std::string name = requireString(env, spec, "name", op);
+    op += " to " + category + "/" + name;
+    return check(env, bpf_program__attach_tracepoint(prog, category.c_str(), name.c_str()), op);
+  }
+  if (kind == "raw_tracepoint") {
+    std::string name = requireString(env, spec, "name", op);
+    op += " to " + name;
+    return check(env, bpf_program__attach_raw_tracepoint(prog, name.c_str()), op);
+  }
+  if (kind == "tp_btf") {
+    return check(env, bpf_program__attach_trace(prog), op);
+  }
+  if (kind == "kprobe") {
+    std::string func = requireString(env, spec, "func", op);
+    op += " to " + func;
+    bpf_kprobe_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.retprobe = optBool(spec, "retprobe");
+    opts.offset = static_cast<size_t>(optInt(spec, "offset", 0));
+    return check(env, bpf_program__attach_kprobe_opts(prog, func.c_str(), &opts), op);
+  }
+  if (kind == "uprobe") {
+    std::string binary = requireString(env, spec, "binary", op);
+    Napi::Value funcVal = spec.Get("func");
+    std::string func = funcVal.IsString() ? funcVal.As<Napi::String>().Utf8Value() : std::string();
+    op += " to " + binary + (func.empty() ? "" : ":" + func);
+    bpf_uprobe_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.retprobe = optBool(spec, "retprobe");
+    opts.func_name = func.empty() ? nullptr : func.c_str();
+    pid_t pid = static_cast<pid_t>(optInt(spec, "pid", -1));
+    size_t offset = static_cast<size_t>(optInt(spec, "offset", 0));
+    return check(env, bpf_program__attach_uprobe_opts(prog, pid, binary.c_str(), offset, &opts), op);
+  }
+  if (kind == "cgroup") {
+    std::string path = requireString(env, spec, "cgroupPath", op);
+    op += " to " + path;
+    int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      ThrowErrno(env, op + " (open)", err);
+    }
+    bpf_link* link = bpf_program__attach_cgroup(prog, fd);
+    int err = errno;
+    close(fd);  // the link keeps its own reference to the cgroup
+    errno = err;
+    return check(env, link, op);
+  }
+  ThrowErrno(env, op + " (unknown attach kind)", EINVAL);
+}
+
+}  // namespace tnative

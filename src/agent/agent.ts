@@ -1,0 +1,225 @@
+/**
+ * The agent: loads the process sensor, seeds the process cache from /proc, turns kernel
+ * records into events and fans them out to the exporters. Built from one AgentConfig;
+ * stop() detaches and unpins everything it created.
+ */
+import * as http from "node:http";
+import * as path from "node:path";
+import type { AgentConfig } from "../config";
+import type { Logger } from "../log/logger";
+import { loadNative, type NativeAddon } from "../loader/native";
+import { ensureMounts } from "../loader/mounts";
+import { bpfObjectPath } from "../loader/paths";
+import { ProcessSensor } from "../sensors/base/process-sensor";
+import { detectCgroupMode, type CgroupMode } from "../sensors/base/cgroup-mode";
+import { ProcessEvents } from "../sensors/base/process-events";
+import { dispatchBatch, newCounters, type DispatchCounters } from "../sensors/base/dispatch";
+import { ProcessCache } from "../process/cache";
+import { KtimeClock, nowTimestamp } from "../process/ktime";
+import { hostNamespaces, walkProc } from "../process/procfs";
+import { EventBus } from "./event-bus";
+import { nodeName } from "./node-name";
+import { AgentMetrics } from "../metrics/registry";
+import { JsonFileExporter } from "../exporters/json-file-exporter";
+import { buildExportPipeline } from "../exporters/export-pipeline";
+import { SensorStat } from "../decode/layout";
+
+const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
+const MIN_RING_BYTES = 1 << 20;
+
+function ringBytes(cfg: AgentConfig, ncpu: number): number {
+  let want = cfg["rb-size-total"] > 0 ? cfg["rb-size-total"] : cfg["rb-size"] > 0 ? cfg["rb-size"] * ncpu : 65536 * ncpu;
+  want = Math.max(want, MIN_RING_BYTES);
+  let p = 4096;
+  while (p < want) p *= 2;
+  return p;
+}
+
+export class Agent {
+  readonly bus = new EventBus();
+  readonly metrics = new AgentMetrics();
+  readonly cache: ProcessCache;
+  readonly node: string;
+  private native!: NativeAddon;
+  private sensor?: ProcessSensor;
+  private handler!: ProcessEvents;
+  private exporter?: JsonFileExporter;
+  private counters: DispatchCounters = newCounters();
+  private timers: NodeJS.Timeout[] = [];
+  private metricsServer?: http.Server;
+  private pendingBatches: Array<[Buffer, number]> | null = [];
+  private lastStats: Record<string, number> = {};
+  cgroupMode: CgroupMode = "v2";
+  clock!: KtimeClock;
+
+  constructor(readonly config: AgentConfig, readonly log: Logger) {
+    this.cache = new ProcessCache(config["process-cache-size"]);
+    this.node = nodeName();
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    const mounted = ensureMounts();
+    if (mounted.length) this.log.info({ mounted }, "mounted pseudo file systems");
+    this.native = loadNative();
+    this.clock = new KtimeClock(this.native.clockBoottimeNs(), BigInt(Date.now()) * 1_000_000n);
+    this.cgroupMode = detectCgroupMode();
+    this.log.info({ libbpf: this.native.libbpfVersion(), cgroupMode: this.cgroupMode, node: this.node }, "starting tetragon-ts");
+
+    this.handler = new ProcessEvents(
+      this.cache,
+      {
+        nodeName: this.node,
+        clusterName: cfg["cluster-name"],
+        ancestors: cfg["enable-ancestors"].includes("base"),
+        clock: this.clock,
+        enableProcessCred: cfg["enable-process-cred"],
+        enableProcessNs: cfg["enable-process-ns"],
+        hostNs: hostNamespaces(cfg.procfs),
+      },
+      (ev) => {
+        this.metrics.eventsTotal.inc({ type: ev.event.case === "processExec" ? "PROCESS_EXEC" : "PROCESS_EXIT" });
+        this.bus.publish(ev);
+      },
+    );
+
+    if (cfg["export-filename"]) {
+      const pipeline = buildExportPipeline(cfg);
+      this.exporter = new JsonFileExporter(
+        {
+          filename: cfg["export-filename"],
+          maxSizeBytes: cfg["export-file-max-size-mb"] * 1024 * 1024,
+          maxBackups: cfg["export-file-max-backups"],
+          compress: cfg["export-file-compress"],
+          mode: parseInt(cfg["export-file-perm"], 8),
+          rotationIntervalSec: cfg["export-file-rotation-interval"],
+          rateLimit: cfg["export-rate-limit"],
+          nodeName: this.node,
+          filter: pipeline.filter,
+          transform: pipeline.transform,
+        },
+        this.metrics,
+      );
+      this.bus.subscribe(this.exporter.onEvent);
+      this.log.info({ file: cfg["export-filename"] }, "exporting events as JSON");
+    }
+
+    const ncpu = this.native.numPossibleCpus();
+    this.sensor = new ProcessSensor(
+      this.native,
+      {
+        objectPath: bpfObjectPath("process", cfg["bpf-lib"]),
+        cgroupMode: this.cgroupMode,
+        execveMapEntries: cfg["execve-map-entries"] > 0 ? cfg["execve-map-entries"] : DEFAULT_EXECVE_MAP_ENTRIES,
+        ringBufferBytes: ringBytes(cfg, ncpu),
+        pinDir: path.join("/sys/fs/bpf", cfg["bpf-dir"]),
+        btfPath: cfg.btf || undefined,
+        verbose: cfg.verbose,
+      },
+      this.log,
+    );
+    try {
+      this.sensor.load();
+    } catch (err) {
+      this.sensor = undefined;
+      throw new Error("load sensor process", { cause: err });
+    }
+    this.log.info({ attach: this.sensor.attachMode }, "process sensor loaded");
+    // Records that arrive during the /proc walk wait until the cache knows their parents.
+    this.sensor.startRing((buf, count) => this.onBatch(buf, count));
+    this.seedFromProc();
+    const queued = this.pendingBatches ?? [];
+    this.pendingBatches = null;
+    for (const [b, c] of queued) this.onBatch(b, c);
+
+    this.timers.push(setInterval(() => this.cache.gc(), Math.max(1, cfg["process-cache-gc-interval"]) * 1000));
+    this.timers.push(setInterval(() => this.pollKernelStats(), 5000));
+    for (const t of this.timers) t.unref();
+    if (cfg["metrics-server"]) await this.startMetricsServer(cfg["metrics-server"]);
+    this.log.info("agent ready");
+  }
+
+  private onBatch(buf: Buffer, count: number): void {
+    if (this.pendingBatches) {
+      this.pendingBatches.push([buf, count]);
+      return;
+    }
+    this.metrics.ringbufReceived.inc(count);
+    dispatchBatch(buf, count, this.handler, this.counters);
+  }
+
+  private seedFromProc(): void {
+    const entries = walkProc(this.config.procfs, this.cgroupMode);
+    const now = nowTimestamp();
+    let exported = 0;
+    for (const p of entries) {
+      const parent = this.cache.byPidCurrent(p.ppid);
+      this.handler.handleProcEntry(p, !p.kernelThread, now);
+      if (!p.kernelThread) exported++;
+      try {
+        this.sensor!.writeProcEntry(p, parent ? parent.ktime : 0n);
+      } catch (err) {
+        this.log.warn({ pid: p.pid, err: String(err) }, "could not add a /proc process to execve_map");
+      }
+    }
+    this.log.info({ processes: entries.length, exported }, "read running processes from /proc");
+  }
+
+  private pollKernelStats(): void {
+    if (!this.sensor) return;
+    const stats = this.sensor.readStats();
+    for (const name of SensorStat) {
+      const v = stats[name] ?? 0;
+      const prev = this.lastStats[name] ?? 0;
+      if (v > prev && name !== "parent_miss") this.log.warn({ counter: name, total: v, since: v - prev }, "events lost in the kernel");
+      const [msgOp, error] = name.startsWith("ringbuf_drop") ? [name.slice("ringbuf_drop_".length), "ENOSPC"] : ["", name];
+      this.metrics.bpfMissedEvents.set({ msg_op: msgOp, error }, v);
+    }
+    this.lastStats = stats;
+    const c = this.cache.stats();
+    this.metrics.cacheSize.set(c.size);
+    this.metrics.cacheCapacity.set(c.capacity);
+    this.metrics.cacheEvictions.set(c.evictions);
+    this.metrics.cacheMisses.set(c.misses);
+    for (const [op, n] of this.counters.unknownOps) this.metrics.unknownOpTotal.inc({ opcode: String(op), error_type: "unknown_opcode" }, n);
+    this.counters.unknownOps.clear();
+  }
+
+  kernelStats(): Record<string, number> {
+    return this.sensor ? this.sensor.readStats() : {};
+  }
+
+  private startMetricsServer(addr: string): Promise<void> {
+    const i = addr.lastIndexOf(":");
+    const host = i > 0 ? addr.slice(0, i) : undefined;
+    const port = Number(addr.slice(i + 1));
+    this.metricsServer = http.createServer(async (req, res) => {
+      if (req.url !== "/metrics") {
+        res.writeHead(404).end();
+        return;
+      }
+      this.pollKernelStats();
+      res.writeHead(200, { "Content-Type": this.metrics.registry.contentType });
+      res.end(await this.metrics.registry.metrics());
+    });
+    return new Promise((resolve, reject) => {
+      this.metricsServer!.once("error", reject);
+      this.metricsServer!.listen(port, host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.sensor) {
+      this.pollKernelStats();
+      const keep = this.config["keep-sensors-on-exit"] || !this.config["release-pinned-bpf"];
+      await this.sensor.stop(keep);
+      this.sensor = undefined;
+    }
+    this.exporter?.close();
+    this.exporter = undefined;
+    if (this.metricsServer) await new Promise<void>((r) => this.metricsServer!.close(() => r()));
+    this.log.info("agent stopped");
+  }
+}

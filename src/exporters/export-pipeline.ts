@@ -1,0 +1,30 @@
+/** The export's filters, built once from the flags: allow/deny lists, then field and redaction filters. */
+import type { AgentConfig } from "../config";
+import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
+import {
+  compileEventFilter, compileFieldFilters, compileRedactionFilters, parseFieldFilterLines, parseFilterLines,
+  parseRedactionFilterLines,
+} from "../filters";
+import { ConfigError } from "../config";
+
+export interface ExportPipeline {
+  filter: (ev: GetEventsResponse) => boolean;
+  transform: (ev: GetEventsResponse) => GetEventsResponse;
+}
+
+export function buildExportPipeline(cfg: AgentConfig): ExportPipeline {
+  try {
+    const allow = parseFilterLines(cfg["export-allowlist"], "--export-allowlist");
+    const deny = parseFilterLines(cfg["export-denylist"], "--export-denylist");
+    if (!cfg["enable-pid-set-filter"] && [...allow, ...deny].some((f) => f.pidSet.length > 0)) {
+      throw new ConfigError("pid_set in export filters needs --enable-pid-set-filter");
+    }
+    const filter = compileEventFilter(allow, deny);
+    const fields = compileFieldFilters(parseFieldFilterLines(cfg["field-filters"], "--field-filters"));
+    const redact = compileRedactionFilters(parseRedactionFilterLines(cfg["redaction-filters"], "--redaction-filters"));
+    return { filter, transform: (ev) => fields(redact(ev)) };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The contract of the N-API addon (native/): a thin binding of libbpf.
+ * It holds no policy logic; every decision is taken in TypeScript.
+ * Errors thrown by the addon are `Error`s with `errno` (positive number), `code`
+ * (e.g. "EPERM") and a message that ends with libbpf's last log lines.
+ */
+import * as path from "node:path";
+
+export type AttachSpec =
+  | { kind: "auto" }
+  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "raw_tracepoint"; name: string }
+  | { kind: "tp_btf" }
+  | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number }
+  | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number }
+  | { kind: "cgroup"; cgroupPath: string };
+
+export interface ProgramInfo { name: string; section: string; type: number; autoload: boolean }
+export interface MapInfo { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; fd: number }
+
+export interface NativeLink {
+  readonly fd: number;
+  pin(path: string): void;
+  unpin(): void;
+  /** Detaches (unless pinned and then unpinned later) and frees the link. Idempotent. */
+  destroy(): void;
+}
+
+export interface NativeObject {
+  /** Overwrites a `const volatile` global in .rodata (or .data/.bss) by name; before load. */
+  setGlobal(name: string, value: Buffer): void;
+  setMapMaxEntries(map: string, maxEntries: number): void;
+  setMapPinPath(map: string, path: string): void;
+  setProgramAutoload(prog: string, autoload: boolean): void;
+  load(): void;
+  programs(): ProgramInfo[];
+  maps(): MapInfo[];
+  mapFd(name: string): number;
+  progFd(name: string): number;
+  attach(prog: string, spec: AttachSpec): NativeLink;
+  /** Frees the object; links created from it must be destroyed first. Idempotent. */
+  close(): void;
+}
+
+export interface NativeRingBuffer {
+  /** Starts the consumer thread. */
+  start(): void;
+  /** Stops the consumer thread and waits for it; batches in flight are delivered first. Idempotent. */
+  stop(): Promise<void>;
+  /** Records handed to JavaScript so far, and batches. */
+  stats(): { records: number; batches: number; bytes: number };
+}
+
+export interface LookupBatchResult { keys: Buffer; values: Buffer; count: number }
+
+export interface NativeAddon {
+  libbpfVersion(): string;
+  BpfObject: new (objectPath: string, opts?: { btfCustomPath?: string; kernelLogLevel?: number }) => NativeObject;
+  /**
+   * A consumer of a BPF_MAP_TYPE_RINGBUF. `onBatch(buf, count)` runs on the JS thread with
+   * `count` records packed in `buf` as [u32 length][u32 reserved][length bytes, padded to 8].
+   */
+  RingBuffer: new (
+    mapFd: number,
+    onBatch: (buf: Buffer, count: number) => void,
+    opts?: { batchBytes?: number; pollTimeoutMs?: number; maxPendingBatches?: number },
+  ) => NativeRingBuffer;
+  /** valueSize must be the map's (per-CPU maps: round_up(value, 8) x possible CPUs): it is trusted. */
+  mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null;
+  mapLookupBatch(fd: number, keySize: number, valueSize: number, maxCount: number): LookupBatchResult;
+  objPin(fd: number, path: string): void;
+  objGet(path: string): number;
+  closeFd(fd: number): void;
+  numPossibleCpus(): number;
+  /** clock_gettime(CLOCK_BOOTTIME) in ns: the clock of the kernel's event times. */
+  clockBoottimeNs(): bigint;
+  /** Probes: libbpf_probe_bpf_prog_type / libbpf_probe_bpf_helper. */
+  probeProgType(progType: number): boolean;
+  probeHelper(progType: number, helperId: number): boolean;
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadNative(): NativeAddon {
+  if (!cached) {
+    const addonPath = path.resolve(__dirname, "../../../build/Release/tetragon_native.node");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = require(addonPath) as NativeAddon;
+  }
+  return cached;
+}

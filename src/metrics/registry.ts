@@ -1,0 +1,39 @@
+/**
+ * The agent's Prometheus metrics, with Tetragon's names (tetragon_*). Counters that the
+ * kernel keeps (ring-buffer drops) are read on scrape.
+ */
+import * as client from "prom-client";
+
+export class AgentMetrics {
+  readonly registry = new client.Registry();
+  readonly eventsTotal = new client.Counter({
+    name: "tetragon_events_total", help: "The total number of Tetragon events", labelNames: ["type"], registers: [this.registry],
+  });
+  readonly msgOpTotal = new client.Counter({
+    name: "tetragon_msg_op_total", help: "The total number of times we encounter a given message opcode", labelNames: ["msg_op"], registers: [this.registry],
+  });
+  readonly unknownOpTotal = new client.Counter({
+    name: "tetragon_handler_errors_total", help: "The total number of event handler errors", labelNames: ["opcode", "error_type"], registers: [this.registry],
+  });
+  readonly bpfMissedEvents = new client.Gauge({
+    name: "tetragon_bpf_missed_events_total", help: "Number of events lost in the kernel (ring buffer full, map full)", labelNames: ["msg_op", "error"], registers: [this.registry],
+  });
+  readonly ringbufReceived = new client.Counter({
+    name: "tetragon_observer_ringbuf_events_received_total", help: "Number of perf/ring buffer events received", registers: [this.registry],
+  });
+  readonly cacheSize = new client.Gauge({ name: "tetragon_process_cache_size", help: "The size of the process cache", registers: [this.registry] });
+  readonly cacheCapacity = new client.Gauge({ name: "tetragon_process_cache_capacity", help: "The capacity of the process cache", registers: [this.registry] });
+  readonly cacheEvictions = new client.Gauge({ name: "tetragon_process_cache_evictions_total", help: "Process cache evictions", registers: [this.registry] });
+  readonly cacheMisses = new client.Gauge({ name: "tetragon_process_cache_misses_total", help: "Process cache misses", registers: [this.registry] });
+  readonly exportedTotal = new client.Counter({ name: "tetragon_events_exported_total", help: "Total number of events exported", registers: [this.registry] });
+  readonly exportedBytes = new client.Counter({ name: "tetragon_events_exported_bytes_total", help: "Number of bytes exported for events", registers: [this.registry] });
+  readonly exportLastTs = new client.Gauge({ name: "tetragon_events_last_exported_timestamp", help: "Timestamp of the most recent event to be exported", registers: [this.registry] });
+  readonly rateLimitDropped = new client.Counter({ name: "tetragon_export_ratelimit_events_dropped_total", help: "Number of events dropped on export due to rate limiting", registers: [this.registry] });
+  readonly exportFilterDropped = new client.Counter({ name: "tetragon_export_filtered_events_total", help: "Events not exported because of the allow/deny lists", registers: [this.registry] });
+  readonly exportQueueDropped = new client.Counter({ name: "tetragon_export_queue_events_dropped_total", help: "Events dropped because the export writer fell behind", registers: [this.registry] });
+  readonly buildInfo = new client.Gauge({ name: "tetragon_build_info", help: "Build information about tetragon", labelNames: ["version", "commit", "runtime"], registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Runs the real agent (dist/src/cli/tetragon/main.js) as a child process for the kernel
+ * tests, and reads the events it exports.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "../../..");
+export const AGENT_MAIN = path.join(ROOT, "dist/src/cli/tetragon/main.js");
+
+export type JsonEvent = Record<string, any>;
+
+export interface RunningAgent {
+  proc: ChildProcess;
+  dir: string;
+  exportFile: string;
+  logs(): string;
+  events(): JsonEvent[];
+  waitFor(pred: (e: JsonEvent) => boolean, what: string, timeoutMs?: number): Promise<JsonEvent>;
+  stop(): Promise<number | null>;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startAgent(extraArgs: string[] = [], opts: { exportFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningAgent> {
+  const dir = tempDir("tetragon-test-");
+  const exportFile = opts.exportFile ?? path.join(dir, "tetragon.log");
+  const args = [
+    AGENT_MAIN,
+    "--export-filename", exportFile,
+    "--server-address", "",
+    "--bpf-dir", `tetragon-test-${process.pid}-${path.basename(dir)}`,
+    "--config-dir", path.join(dir, "conf.d"),
+    ...extraArgs,
+  ];
+  fs.mkdirSync(path.join(dir, "conf.d"));
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+  let logText = "";
+  proc.stdout!.on("data", (d) => (logText += d));
+  proc.stderr!.on("data", (d) => (logText += d));
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start in 30 s:\n${logText}`)), 30000);
+    const check = () => {
+      if (logText.includes("agent ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stderr!.on("data", check);
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code} before it was ready:\n${logText}`));
+    });
+  });
+
+  let cursor = 0;
+  let partial = "";
+  const parsed: JsonEvent[] = [];
+  const readNew = () => {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(exportFile);
+    } catch {
+      return;
+    }
+    if (data.length < cursor) {
+      cursor = 0; // rotated
+      partial = "";
+    }
+    const text = partial + data.subarray(cursor).toString("utf8");
+    cursor = data.length;
+    const lines = text.split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) if (l) parsed.push(JSON.parse(l));
+  };
+
+  return {
+    proc,
+    dir,
+    exportFile,
+    logs: () => logText,
+    events: () => {
+      readNew();
+      return parsed;
+    },
+    async waitFor(pred, what, timeoutMs = 10000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        readNew();
+        const hit = parsed.find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${parsed.length} events seen`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      const code = await exited;
+      return code;
+    },
+  };
+}
+
+export const isExec = (e: JsonEvent) => e.process_exec !== undefined;
+export const isExit = (e: JsonEvent) => e.process_exit !== undefined;
