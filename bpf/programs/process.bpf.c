@@ -10,6 +10,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Keep the record types in the object's BTF: test/unit/layout.test.ts reads them. */
+const volatile struct msg_clone *btf_msg_clone __attribute__((unused));
+const volatile struct msg_exit *btf_msg_exit __attribute__((unused));
+
 #define EXEC_DATA_LEN 16384
 #define EXEC_DATA_MASK 8191
 

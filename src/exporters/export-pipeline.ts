@@ -14,11 +14,9 @@ export interface ExportPipeline {
 
 export function buildExportPipeline(cfg: AgentConfig): ExportPipeline {
   try {
-    const allow = parseFilterLines(cfg["export-allowlist"], "--export-allowlist");
-    const deny = parseFilterLines(cfg["export-denylist"], "--export-denylist");
-    if (!cfg["enable-pid-set-filter"] && [...allow, ...deny].some((f) => f.pidSet.length > 0)) {
-      throw new ConfigError("pid_set in export filters needs --enable-pid-set-filter");
-    }
+    const pidSet = { enablePidSetFilter: cfg["enable-pid-set-filter"] };
+    const allow = parseFilterLines(cfg["export-allowlist"], "--export-allowlist", pidSet);
+    const deny = parseFilterLines(cfg["export-denylist"], "--export-denylist", pidSet);
     const filter = compileEventFilter(allow, deny);
     const fields = compileFieldFilters(parseFieldFilterLines(cfg["field-filters"], "--field-filters"));
     const redact = compileRedactionFilters(parseRedactionFilterLines(cfg["redaction-filters"], "--redaction-filters"));

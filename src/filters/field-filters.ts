@@ -112,28 +112,85 @@ function isObject(v: unknown): v is AnyMessage {
 
 // ---- INCLUDE ---------------------------------------------------------------
 
-interface EmptyFactory {
-  readonly template: AnyMessage;
-  readonly lists: readonly string[];
-  readonly maps: readonly string[];
+const enum Zero {
+  Scalar,
+  List,
+  Map,
+  Oneof,
 }
-const emptyFactories = new Map<DescMessage, EmptyFactory>();
 
-/** A fresh empty message of `desc` (like create(desc), without per-call reflection). */
-function emptyMessage(desc: DescMessage): AnyMessage {
-  let fac = emptyFactories.get(desc);
-  if (fac === undefined) {
-    fac = {
-      template: create(desc) as AnyMessage,
-      lists: desc.fields.filter((f) => f.fieldKind === "list").map((f) => f.localName),
-      maps: desc.fields.filter((f) => f.fieldKind === "map").map((f) => f.localName),
-    };
-    emptyFactories.set(desc, fac);
+interface ZeroField {
+  readonly name: string;
+  readonly kind: Zero;
+  readonly value: unknown;
+}
+
+const zeroPlans = new Map<DescMessage, readonly ZeroField[]>();
+
+/** What create(desc) sets as own properties (message fields stay absent), in field order. */
+function zeroPlan(desc: DescMessage): readonly ZeroField[] {
+  let plan = zeroPlans.get(desc);
+  if (plan === undefined) {
+    const template = create(desc) as AnyMessage;
+    const fields: ZeroField[] = [];
+    const seenOneofs = new Set<string>();
+    for (const f of desc.fields) {
+      if (f.oneof !== undefined) {
+        if (!seenOneofs.has(f.oneof.localName)) {
+          seenOneofs.add(f.oneof.localName);
+          fields.push({ name: f.oneof.localName, kind: Zero.Oneof, value: undefined });
+        }
+      } else if (f.fieldKind === "list") {
+        fields.push({ name: f.localName, kind: Zero.List, value: undefined });
+      } else if (f.fieldKind === "map") {
+        fields.push({ name: f.localName, kind: Zero.Map, value: undefined });
+      } else if (Object.hasOwn(template, f.localName)) {
+        fields.push({ name: f.localName, kind: Zero.Scalar, value: template[f.localName] });
+      }
+    }
+    plan = fields;
+    zeroPlans.set(desc, plan);
   }
-  const out = shallowCopy(fac.template);
-  for (let i = 0; i < fac.lists.length; i++) out[fac.lists[i]] = [];
-  for (let i = 0; i < fac.maps.length; i++) out[fac.maps[i]] = {};
-  return out;
+  return plan;
+}
+
+const emptyFactories = new Map<DescMessage, () => AnyMessage>();
+
+/**
+ * A fresh empty message of `desc`, equivalent to create(desc). The factory is
+ * generated once per message type as a single object literal, so every
+ * result has the same hidden class and no per-call reflection happens.
+ */
+function emptyMessage(desc: DescMessage): AnyMessage {
+  let make = emptyFactories.get(desc);
+  if (make === undefined) {
+    const plan = zeroPlan(desc);
+    const values: unknown[] = [desc.typeName];
+    const entries = ['"$typeName": z[0]'];
+    for (const zf of plan) {
+      const key = JSON.stringify(zf.name);
+      switch (zf.kind) {
+        case Zero.Scalar:
+          values.push(zf.value);
+          entries.push(`${key}: z[${values.length - 1}]`);
+          break;
+        case Zero.List:
+          entries.push(`${key}: []`);
+          break;
+        case Zero.Map:
+          entries.push(`${key}: {}`);
+          break;
+        case Zero.Oneof:
+          entries.push(`${key}: { case: undefined }`);
+          break;
+      }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const factory = new Function("z", `return () => ({ ${entries.join(", ")} });`) as (z: unknown[]) => () => AnyMessage;
+    make = factory(values);
+    emptyFactories.set(desc, make);
+  }
+  return make();
 }
 
 function includeValue(field: DescField, value: unknown, node: MaskNode): unknown {
@@ -159,7 +216,10 @@ function includeValue(field: DescField, value: unknown, node: MaskNode): unknown
 
 function includeMessage(desc: DescMessage, msg: AnyMessage, node: MaskNode): AnyMessage {
   const out = emptyMessage(desc);
-  for (const [field, child] of node.resolve(desc)) {
+  const steps = node.resolve(desc);
+  for (let i = 0; i < steps.length; i++) {
+    const field = steps[i][0];
+    const child = steps[i][1];
     if (field.oneof !== undefined) {
       const o = msg[field.oneof.localName] as { case: string | undefined; value?: unknown };
       if (o.case !== field.localName) continue;
@@ -167,8 +227,9 @@ function includeMessage(desc: DescMessage, msg: AnyMessage, node: MaskNode): Any
         child.children === null ? o : { case: o.case, value: includeValue(field, o.value, child) };
       continue;
     }
-    if (!isFieldSet(msg, field)) continue;
-    out[field.localName] = includeValue(field, msg[field.localName], child);
+    const v = msg[field.localName];
+    if (v === undefined) continue;
+    out[field.localName] = child.children === null ? v : includeValue(field, v, child);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { clone, create, equals, toJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { clone, create, equals, fromBinary, toBinary, toJson, type MessageInitShape } from "@bufbuild/protobuf";
 
 import {
   EventType,
@@ -605,6 +605,18 @@ describe("field filters", () => {
     });
     // the included parent is shared, not copied
     assert.equal(eventParent(out), eventParent(ev));
+    // the pruned event is a well-formed message (same as one built with create())
+    const expected = create(GetEventsResponseSchema, {
+      event: {
+        case: "processExec",
+        value: { process: { binary: "/usr/bin/curl", pod: { name: "xwing-7d9f" } }, parent: BASH },
+      },
+      nodeName: "node-1",
+      time: { seconds: 1000n, nanos: 5 },
+    });
+    assert.ok(equals(GetEventsResponseSchema, out, expected));
+    assert.deepEqual(fromBinary(GetEventsResponseSchema, toBinary(GetEventsResponseSchema, out)), expected);
+    assert.deepEqual(eventProcess(out), create(ProcessSchema, { binary: "/usr/bin/curl", pod: { name: "xwing-7d9f" } }));
   });
 
   test("EXCLUDE clears paths, copies only along them", () => {

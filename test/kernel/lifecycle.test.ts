@@ -1,0 +1,60 @@
+/** Start and stop: every program detached and every pin removed, and a crash blocks nothing. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { startAgent } from "../helpers/agent";
+
+function countPrograms(name: string): number {
+  const out = execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" });
+  return (JSON.parse(out) as Array<{ name?: string }>).filter((p) => p.name === name).length;
+}
+
+/** Programs are freed asynchronously after their last fd closes. */
+async function waitForPrograms(name: string, want: number): Promise<number> {
+  const end = Date.now() + 5000;
+  let n = countPrograms(name);
+  while (n !== want && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    n = countPrograms(name);
+  }
+  return n;
+}
+
+function pinDirOf(logs: string, args: string[]): string {
+  void logs;
+  return "/sys/fs/bpf/" + args[args.indexOf("--bpf-dir") + 1];
+}
+
+test("SIGTERM detaches every program and removes every pin", async () => {
+  const before = countPrograms("tg_exec");
+  const args = ["--bpf-dir", `tetragon-lifecycle-${process.pid}`];
+  const agent = await startAgent(args);
+  const pinDir = pinDirOf(agent.logs(), args);
+  assert.equal(countPrograms("tg_exec"), before + 1);
+  assert.ok(fs.existsSync(`${pinDir}/execve_map`));
+  assert.equal(await agent.stop(), 0);
+  assert.equal(await waitForPrograms("tg_exec", before), before);
+  assert.equal(fs.existsSync(pinDir), false);
+});
+
+test("SIGINT stops the agent cleanly too", async () => {
+  const agent = await startAgent([]);
+  agent.proc.kill("SIGINT");
+  const code = await agent.stop();
+  assert.equal(code, 0);
+  assert.match(agent.logs(), /agent stopped/);
+});
+
+test("after a crash the next start removes the stale pins and runs", async () => {
+  const args = ["--bpf-dir", `tetragon-crash-${process.pid}`];
+  const first = await startAgent(args);
+  first.proc.kill("SIGKILL");
+  await first.stop();
+  const pinDir = pinDirOf("", args);
+  assert.ok(fs.existsSync(`${pinDir}/execve_map`), "the crash left its pin");
+  const second = await startAgent(args);
+  assert.match(second.logs(), /removed a stale pin/);
+  assert.equal(await second.stop(), 0);
+  assert.equal(fs.existsSync(pinDir), false);
+});
