@@ -49,7 +49,10 @@ bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     std::string category = requireString(env, spec, "category", op);
     std::string name = requireString(env, spec, "name", op);
     op += " to " + category + "/" + name;
-    return check(env, bpf_program__attach_tracepoint(prog, category.c_str(), name.c_str()), op);
+    bpf_tracepoint_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.bpf_cookie = static_cast<__u64>(optInt(spec, "cookie", 0));
+    return check(env, bpf_program__attach_tracepoint_opts(prog, category.c_str(), name.c_str(), &opts), op);
   }
   if (kind == "raw_tracepoint") {
     std::string name = requireString(env, spec, "name", op);
@@ -66,6 +69,7 @@ bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     opts.sz = sizeof(opts);
     opts.retprobe = optBool(spec, "retprobe");
     opts.offset = static_cast<size_t>(optInt(spec, "offset", 0));
+    opts.bpf_cookie = static_cast<__u64>(optInt(spec, "cookie", 0));
     return check(env, bpf_program__attach_kprobe_opts(prog, func.c_str(), &opts), op);
   }
   if (kind == "uprobe") {
@@ -77,6 +81,7 @@ bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     opts.sz = sizeof(opts);
     opts.retprobe = optBool(spec, "retprobe");
     opts.func_name = func.empty() ? nullptr : func.c_str();
+    opts.bpf_cookie = static_cast<__u64>(optInt(spec, "cookie", 0));
     pid_t pid = static_cast<pid_t>(optInt(spec, "pid", -1));
     size_t offset = static_cast<size_t>(optInt(spec, "offset", 0));
     return check(env, bpf_program__attach_uprobe_opts(prog, pid, binary.c_str(), offset, &opts), op);

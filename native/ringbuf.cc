@@ -79,6 +79,9 @@ void RingConsumer::Run() {
       pollError = -n;
       break;
     }
+    // Producers may submit without a wakeup (BPF_RB_NO_WAKEUP) to batch records: a poll
+    // that timed out still drains what is there.
+    if (n == 0) ring_buffer__consume(rb);
     Flush();
   }
   ring_buffer__consume(rb);  // records submitted before stop() was called

@@ -6,6 +6,7 @@
 #include "../lib/creds.h"
 #include "../lib/cgroup.h"
 #include "../lib/path.h"
+#include "../lib/process_map.h"
 #include "../events/process.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -29,17 +30,6 @@ struct {
 	__type(value, struct exec_scratch);
 } exec_heap SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, struct process_entry);
-} execve_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,12 +172,14 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 
 	len = sizeof(struct msg_exec) + (off & EXEC_DATA_MASK);
 	m->hdr.size = len;
-	if (bpf_ringbuf_output(&events, s, len & 16383, 0))
+	if (bpf_ringbuf_output(&events, s, len & 16383, rb_flags()))
 		count(STAT_RINGBUF_DROP_EXEC);
 
-	/* the live-process entry, built last so the scratch buffer is not needed any more */
+	/* the live-process entry, built last so the message's data area can hold it */
 	{
-		struct process_entry *e = (struct process_entry *)ps->dentries;
+		struct process_entry *e = (struct process_entry *)s->data;
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		struct path exe, root;
 
 		__builtin_memset(e, 0, sizeof(*e));
 		e->ktime = m->hdr.ktime;
@@ -199,7 +191,14 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 		e->cgroup_id = m->cgroup_id;
 		e->creds = m->creds;
 		e->ns = m->ns;
-		bpf_probe_read_kernel_str(e->binary, BINARY_MAX_LEN, s->data);
+		/* the resolved executable, as matchBinaries compares it */
+		BPF_CORE_READ_INTO(&exe, bprm, file, f_path);
+		if (fs)
+			BPF_CORE_READ_INTO(&root, fs, root);
+		else
+			__builtin_memset(&root, 0, sizeof(root));
+		if (walk_path(ps, &exe, &root, &path_len) != PATH_ERROR && path_len < BINARY_MAX_LEN)
+			bpf_probe_read_kernel(e->binary, path_len & (BINARY_MAX_LEN - 1), ps->buf);
 		store_entry(tgid, e);
 	}
 	return 0;
@@ -247,7 +246,7 @@ static __always_inline int handle_fork(struct task_struct *parent_task, struct t
 	m->ppid = ptgid;
 	m->flags = EXEC_FLAG_CLONE;
 	m->parent_ktime = e->parent_ktime;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, rb_flags());
 	return 0;
 }
 
@@ -283,7 +282,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 	m->proc_ktime = proc_ktime;
 	m->exit_code = BPF_CORE_READ(task, exit_code);
 	m->pad = 0;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, rb_flags());
 	return 0;
 }
 

@@ -13,7 +13,10 @@ import { bpfObjectPath } from "../loader/paths";
 import { ProcessSensor } from "../sensors/base/process-sensor";
 import { detectCgroupMode, type CgroupMode } from "../sensors/base/cgroup-mode";
 import { ProcessEvents } from "../sensors/base/process-events";
-import { dispatchBatch, newCounters, type DispatchCounters } from "../sensors/base/dispatch";
+import { RecordDispatcher } from "../sensors/dispatch";
+import { MsgOp } from "../decode/layout";
+import { decodeClone, decodeExec, decodeExit } from "../decode/process";
+import { Tracing } from "./tracing";
 import { ProcessCache } from "../process/cache";
 import { KtimeClock, nowTimestamp } from "../process/ktime";
 import { hostNamespaces, walkProc } from "../process/procfs";
@@ -23,6 +26,9 @@ import { AgentMetrics } from "../metrics/registry";
 import { JsonFileExporter } from "../exporters/json-file-exporter";
 import { buildExportPipeline } from "../exporters/export-pipeline";
 import { SensorStat } from "../decode/layout";
+import { ApiServer, formatFeatures, probeKernelFeatures, type KernelFeature } from "../api/server";
+import { EventMetrics } from "../metrics/events";
+import { CpuProfiler } from "./profiler";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -44,17 +50,25 @@ export class Agent {
   private sensor?: ProcessSensor;
   private handler!: ProcessEvents;
   private exporter?: JsonFileExporter;
-  private counters: DispatchCounters = newCounters();
+  readonly dispatcher = new RecordDispatcher();
+  tracing?: Tracing;
   private timers: NodeJS.Timeout[] = [];
   private metricsServer?: http.Server;
   private pendingBatches: Array<[Buffer, number]> | null = [];
   private lastStats: Record<string, number> = {};
+  private lastCacheMisses = 0;
+  private lastCacheStats = { misses: 0, evictions: 0 };
+  private api?: ApiServer;
+  private readonly eventMetrics: EventMetrics;
+  features: KernelFeature[] = [];
+  private profiler = new CpuProfiler(process.env.TETRAGON_TS_CPU_PROFILE);
   cgroupMode: CgroupMode = "v2";
   clock!: KtimeClock;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
     this.node = nodeName();
+    this.eventMetrics = new EventMetrics(this.metrics.eventsTotal, config["metrics-label-filter"]);
   }
 
   async start(): Promise<void> {
@@ -78,7 +92,7 @@ export class Agent {
         hostNs: hostNamespaces(cfg.procfs),
       },
       (ev) => {
-        this.metrics.eventsTotal.inc({ type: ev.event.case === "processExec" ? "PROCESS_EXEC" : "PROCESS_EXIT" });
+        this.eventMetrics.count(ev);
         this.bus.publish(ev);
       },
     );
@@ -115,6 +129,8 @@ export class Agent {
         pinDir: path.join("/sys/fs/bpf", cfg["bpf-dir"]),
         btfPath: cfg.btf || undefined,
         verbose: cfg.verbose,
+        wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),
+        pollTimeoutMs: 10,
       },
       this.log,
     );
@@ -125,9 +141,29 @@ export class Agent {
       throw new Error("load sensor process", { cause: err });
     }
     this.log.info({ attach: this.sensor.attachMode }, "process sensor loaded");
+    this.features = probeKernelFeatures({ native: this.native });
+    this.log.info(`BPF detected features: ${formatFeatures(this.features)}`);
     // Records that arrive during the /proc walk wait until the cache knows their parents.
+    const h = this.handler;
+    this.dispatcher.register(MsgOp.EXECVE, (buf, view, off) => h.handleExec(decodeExec(buf, view, off)));
+    this.dispatcher.register(MsgOp.CLONE, (_buf, view, off) => h.handleClone(decodeClone(view, off)));
+    this.dispatcher.register(MsgOp.EXIT, (_buf, view, off) => h.handleExit(decodeExit(view, off)));
     this.sensor.startRing((buf, count) => this.onBatch(buf, count));
     this.seedFromProc();
+    this.tracing = new Tracing({
+      config: cfg, log: this.log, native: this.native, cache: this.cache, clock: this.clock, nodeName: this.node,
+      dispatcher: this.dispatcher,
+      emit: (ev) => {
+        this.eventMetrics.count(ev);
+        this.bus.publish(ev);
+      },
+      execveMapPin: this.sensor.execveMapPin,
+      eventsPin: this.sensor.eventsPin,
+      execveMapEntries: cfg["execve-map-entries"] > 0 ? cfg["execve-map-entries"] : DEFAULT_EXECVE_MAP_ENTRIES,
+      ringBufferBytes: ringBytes(cfg, ncpu),
+      wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),
+    });
+    this.tracing.loadStatic();
     const queued = this.pendingBatches ?? [];
     this.pendingBatches = null;
     for (const [b, c] of queued) this.onBatch(b, c);
@@ -135,7 +171,15 @@ export class Agent {
     this.timers.push(setInterval(() => this.cache.gc(), Math.max(1, cfg["process-cache-gc-interval"]) * 1000));
     this.timers.push(setInterval(() => this.pollKernelStats(), 5000));
     for (const t of this.timers) t.unref();
+    const version = require("../../../package.json").version as string;
+    this.metrics.buildInfo.set({ version, commit: "", runtime: process.version }, 1);
+    this.api = new ApiServer({
+      config: cfg, log: this.log, bus: this.bus, cache: this.cache, metrics: this.metrics, nodeName: this.node,
+      version, features: () => this.features,
+    });
+    await this.api.start();
     if (cfg["metrics-server"]) await this.startMetricsServer(cfg["metrics-server"]);
+    this.profiler.start();
     this.log.info("agent ready");
   }
 
@@ -145,7 +189,7 @@ export class Agent {
       return;
     }
     this.metrics.ringbufReceived.inc(count);
-    dispatchBatch(buf, count, this.handler, this.counters);
+    this.dispatcher.dispatch(buf, count);
   }
 
   private seedFromProc(): void {
@@ -159,7 +203,8 @@ export class Agent {
       try {
         this.sensor!.writeProcEntry(p, parent ? parent.ktime : 0n);
       } catch (err) {
-        this.log.warn({ pid: p.pid, err: String(err) }, "could not add a /proc process to execve_map");
+        // EEXIST: the process exec'd since it was read, the kernel has a fresher entry
+        if ((err as { code?: string }).code !== "EEXIST") this.log.warn({ pid: p.pid, err: String(err) }, "could not add a /proc process to execve_map");
       }
     }
     this.log.info({ processes: entries.length, exported }, "read running processes from /proc");
@@ -168,6 +213,7 @@ export class Agent {
   private pollKernelStats(): void {
     if (!this.sensor) return;
     const stats = this.sensor.readStats();
+    const prevStats = this.lastStats;
     for (const name of SensorStat) {
       const v = stats[name] ?? 0;
       const prev = this.lastStats[name] ?? 0;
@@ -176,13 +222,18 @@ export class Agent {
       this.metrics.bpfMissedEvents.set({ msg_op: msgOp, error }, v);
     }
     this.lastStats = stats;
+    const lost = SensorStat.filter((n) => n.startsWith("ringbuf_drop")).reduce((a, n) => a + Math.max(0, (stats[n] ?? 0) - (prevStats[n] ?? 0)), 0);
+    if (lost > 0) this.metrics.ringbufLost.inc(lost);
     const c = this.cache.stats();
+    if (c.misses > this.lastCacheStats.misses) this.metrics.errorsTotal.inc({ type: "process_cache_miss_on_get" }, c.misses - this.lastCacheStats.misses);
+    if (c.evictions > this.lastCacheStats.evictions) this.metrics.errorsTotal.inc({ type: "process_cache_evicted" }, c.evictions - this.lastCacheStats.evictions);
+    this.lastCacheStats = { misses: c.misses, evictions: c.evictions };
     this.metrics.cacheSize.set(c.size);
     this.metrics.cacheCapacity.set(c.capacity);
     this.metrics.cacheEvictions.set(c.evictions);
     this.metrics.cacheMisses.set(c.misses);
-    for (const [op, n] of this.counters.unknownOps) this.metrics.unknownOpTotal.inc({ opcode: String(op), error_type: "unknown_opcode" }, n);
-    this.counters.unknownOps.clear();
+    for (const [op, n] of this.dispatcher.unknownOps) this.metrics.unknownOpTotal.inc({ opcode: String(op), error_type: "unknown_opcode" }, n);
+    this.dispatcher.unknownOps.clear();
   }
 
   kernelStats(): Record<string, number> {
@@ -209,8 +260,14 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    await this.api?.stop();
+    this.api = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.profiler.stop();
+    const keepPins = this.config["keep-sensors-on-exit"] || !this.config["release-pinned-bpf"];
+    this.tracing?.stop(keepPins);
+    this.tracing = undefined;
     if (this.sensor) {
       this.pollKernelStats();
       const keep = this.config["keep-sensors-on-exit"] || !this.config["release-pinned-bpf"];

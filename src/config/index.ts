@@ -29,6 +29,8 @@ export type AgentConfig = Record<string, ConfigValue> & {
   "field-filters": string;
   "redaction-filters": string;
   "enable-pid-set-filter": boolean;
+  "tracing-policy": string;
+  "tracing-policy-dir": string;
   "process-cache-size": number;
   "process-cache-gc-interval": number;
   "execve-map-entries": number;
@@ -46,6 +48,8 @@ export type AgentConfig = Record<string, ConfigValue> & {
   "keep-sensors-on-exit": boolean;
   "release-pinned-bpf": boolean;
   "metrics-server": string;
+  "metrics-label-filter": string[];
+  "run-dir": string;
   "log-level": string;
   "log-format": string;
   "log-file": string;

@@ -8,11 +8,11 @@ import * as path from "node:path";
 
 export type AttachSpec =
   | { kind: "auto" }
-  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "tracepoint"; category: string; name: string; cookie?: number }
   | { kind: "raw_tracepoint"; name: string }
   | { kind: "tp_btf" }
-  | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number }
-  | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number }
+  | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number; cookie?: number }
+  | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number; cookie?: number }
   | { kind: "cgroup"; cgroupPath: string };
 
 export interface ProgramInfo { name: string; section: string; type: number; autoload: boolean }

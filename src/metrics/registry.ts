@@ -7,7 +7,17 @@ import * as client from "prom-client";
 export class AgentMetrics {
   readonly registry = new client.Registry();
   readonly eventsTotal = new client.Counter({
-    name: "tetragon_events_total", help: "The total number of Tetragon events", labelNames: ["type"], registers: [this.registry],
+    name: "tetragon_events_total", help: "The total number of Tetragon events",
+    labelNames: ["type", "namespace", "workload", "pod", "binary"], registers: [this.registry],
+  });
+  readonly errorsTotal = new client.Counter({
+    name: "tetragon_errors_total", help: "The total number of Tetragon errors. For internal use only.", labelNames: ["type"], registers: [this.registry],
+  });
+  readonly ringbufLost = new client.Counter({
+    name: "tetragon_observer_ringbuf_events_lost_total", help: "Number of perf/ring buffer events lost", registers: [this.registry],
+  });
+  readonly notifyOverflowed = new client.Counter({
+    name: "tetragon_notify_overflowed_events_total", help: "The total number of events dropped because a listener queue was full", registers: [this.registry],
   });
   readonly msgOpTotal = new client.Counter({
     name: "tetragon_msg_op_total", help: "The total number of times we encounter a given message opcode", labelNames: ["msg_op"], registers: [this.registry],

@@ -16,6 +16,10 @@ export interface RunningAgent {
   proc: ChildProcess;
   dir: string;
   exportFile: string;
+  /** `unix://<dir>/tetragon.sock` when started with `grpc: true`, else "" */
+  serverAddress: string;
+  /** the agent's --run-dir (tetragon-info.json) */
+  runDir: string;
   logs(): string;
   events(): JsonEvent[];
   waitFor(pred: (e: JsonEvent) => boolean, what: string, timeoutMs?: number): Promise<JsonEvent>;
@@ -26,13 +30,26 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startAgent(extraArgs: string[] = [], opts: { exportFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningAgent> {
+export interface StartOptions {
+  exportFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** serve the gRPC API on a unix socket in the agent's temp dir */
+  grpc?: boolean;
+  /** an explicit --server-address (overrides `grpc`) */
+  serverAddress?: string;
+}
+
+export async function startAgent(extraArgs: string[] = [], opts: StartOptions = {}): Promise<RunningAgent> {
   const dir = tempDir("tetragon-test-");
   const exportFile = opts.exportFile ?? path.join(dir, "tetragon.log");
+  const serverAddress = opts.serverAddress ?? (opts.grpc ? `unix://${path.join(dir, "tetragon.sock")}` : "");
   const args = [
+    "--max-semi-space-size=2", // as bin/tetragon runs it
     AGENT_MAIN,
     "--export-filename", exportFile,
-    "--server-address", "",
+    "--server-address", serverAddress,
+    "--health-server-address", "",
+    "--run-dir", dir,
     "--bpf-dir", `tetragon-test-${process.pid}-${path.basename(dir)}`,
     "--config-dir", path.join(dir, "conf.d"),
     ...extraArgs,
@@ -84,6 +101,8 @@ export async function startAgent(extraArgs: string[] = [], opts: { exportFile?: 
     proc,
     dir,
     exportFile,
+    serverAddress,
+    runDir: dir,
     logs: () => logText,
     events: () => {
       readNew();

@@ -23,6 +23,10 @@ export interface ProcessSensorConfig {
   pinDir: string;
   btfPath?: string;
   verbose: number;
+  /** bytes waiting in the ring before the consumer is woken (0 = every record) */
+  wakeupBytes: number;
+  /** the consumer's poll timeout: the longest a record waits when no wakeup comes */
+  pollTimeoutMs: number;
 }
 
 export class ProcessSensor {
@@ -32,6 +36,14 @@ export class ProcessSensor {
   private statsFd = -1;
   private execveFd = -1;
   attachMode: "tp_btf" | "raw_tp" = "tp_btf";
+
+  get execveMapPin(): string {
+    return path.join(this.cfg.pinDir, "execve_map");
+  }
+
+  get eventsPin(): string {
+    return path.join(this.cfg.pinDir, "events");
+  }
 
   constructor(
     private readonly native: NativeAddon,
@@ -48,9 +60,14 @@ export class ProcessSensor {
       const g = Buffer.alloc(4);
       g.writeUInt32LE(this.cfg.cgroupMode === "v1-memory" ? 1 : 0);
       obj.setGlobal("cgroup_mode", g);
+      const w = Buffer.alloc(4);
+      w.writeUInt32LE(this.cfg.wakeupBytes);
+      obj.setGlobal("wakeup_bytes", w);
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
-      obj.setMapPinPath("execve_map", path.join(this.cfg.pinDir, "execve_map"));
+      // pinned so that the other sensors' objects share them
+      obj.setMapPinPath("execve_map", this.execveMapPin);
+      obj.setMapPinPath("events", this.eventsPin);
       for (const p of PROGRAMS) {
         obj.setProgramAutoload(p, mode === "tp_btf");
         obj.setProgramAutoload(`${p}_raw`, mode === "raw_tp");
@@ -105,7 +122,7 @@ export class ProcessSensor {
 
   startRing(onBatch: (buf: Buffer, count: number) => void): void {
     if (!this.obj) throw new Error("process sensor is not loaded");
-    this.ring = new this.native.RingBuffer(this.obj.mapFd("events"), onBatch, {});
+    this.ring = new this.native.RingBuffer(this.obj.mapFd("events"), onBatch, { pollTimeoutMs: this.cfg.pollTimeoutMs });
     this.ring.start();
   }
 
@@ -176,7 +193,8 @@ export class ProcessSensor {
     }
     if (!keepPins) {
       try {
-        fs.rmSync(path.join(this.cfg.pinDir, "execve_map"), { force: true });
+        fs.rmSync(this.execveMapPin, { force: true });
+        fs.rmSync(this.eventsPin, { force: true });
         fs.rmdirSync(this.cfg.pinDir);
       } catch {
         /* not empty or already gone */

@@ -1,0 +1,240 @@
+/* The contract of the generic hook sensor (syscalls through their tracepoints, other
+ * tracepoints, uprobes, kprobes): hook configuration and compiled selectors written by
+ * src/policy/compiler into hook_config, and the records it sends. Layouts are mirrored in
+ * src/decode/generic-layout.ts and checked against BTF by test/unit/layout.test.ts. */
+#ifndef TG_EVENTS_GENERIC_H
+#define TG_EVENTS_GENERIC_H
+
+#include "msg_types.h"
+
+#define MAX_HOOKS 1024
+#define MAX_ARGS 5
+#define RET_ARG 5          /* the index of the return value in matchers */
+#define MAX_SELECTORS 5
+#define MAX_MATCH_ARGS 5
+#define MAX_MATCH_RET 2
+#define MAX_VALUES 4
+#define MAX_NS_FILTERS 10
+#define MAX_CAP_FILTERS 3
+#define MAX_ACTIONS 3
+#define STR_KEY_LEN 256
+#define STR_LPM_LEN 248    /* an LPM trie key holds at most 256 bytes of data */
+#define REC_MAX 512        /* bytes of the tracepoint record or pt_regs copied per hit */
+#define GENERIC_DATA_LEN 16384
+#define GENERIC_DATA_MASK 8191
+#define ARG_DATA_MAX 4096
+
+#define COOKIE_RETURN 0x80000000u
+#define ATTACH_ID_MASK 0x3ffu
+#define MAX_ATTACH 1024
+#define HOOKS_PER_ATTACH 16
+
+/* The hooks sharing one attachment: a program can be attached to a tracepoint only once,
+ * so every hook on it runs from that one attachment, whose cookie names this list. */
+struct attach_hooks {
+	__u32 n;
+	__u32 rec_size;     /* bytes of the record (or pt_regs) to copy */
+	__u32 ids[HOOKS_PER_ATTACH];
+}; /* 72 */
+
+enum generic_arg_type {
+	GT_NONE = 0,
+	GT_S64 = 1,
+	GT_U64 = 2,
+	GT_S32 = 3,
+	GT_U32 = 4,
+	GT_S16 = 5,
+	GT_U16 = 6,
+	GT_S8 = 7,
+	GT_U8 = 8,
+	GT_SIZE = 9,
+	GT_STRING = 10,     /* user pointer to a NUL-terminated string */
+	GT_CHAR_BUF = 11,   /* user buffer, size from another argument or the return value */
+	GT_FD = 12,         /* resolved to the file's path through the task's fd table */
+	GT_SOCKADDR = 13,   /* user pointer to struct sockaddr */
+	GT_SYSCALL64 = 14,
+	GT_CAPABILITY = 15,
+	GT_KERNEL_CAP = 16, /* kernel_cap_t value */
+	GT_BPF_CMD = 17,
+	GT_NOP = 18,
+	GT_CONST_BUF = 19,  /* user buffer of a fixed size */
+	GT_CHAR_IOVEC = 20, /* user iovec array, count from another argument */
+	GT_KSTRING = 21,    /* kernel pointer to a string (tracepoint __data_loc or char *) */
+	GT_DATA_LOC = 22,   /* tracepoint __data_loc string: offset/len word into the record */
+};
+
+#define ARG_F_RETURN_COPY 0x1
+#define ARG_F_SIZE_FROM_RET 0x2
+
+struct arg_spec {
+	__u8 type;
+	__u8 size;          /* bytes to read at off (1, 2, 4, 8) */
+	__s8 size_arg;      /* index of the argument holding the buffer size, -1 for none */
+	__u8 flags;
+	__u16 off;          /* offset of the value in the record (tracepoint) or pt_regs */
+	__u16 max_data;     /* char_buf / const_buf bytes to read at most */
+}; /* 8 */
+
+enum match_op {
+	MOP_NONE = 0,
+	MOP_EQ = 1, MOP_NEQ = 2, MOP_GT = 3, MOP_LT = 4, MOP_MASK = 5,
+	MOP_IN_RANGE = 6, MOP_NOT_IN_RANGE = 7, MOP_IN_MAP = 8, MOP_NOT_IN_MAP = 9,
+	MOP_STR_EQ = 10, MOP_STR_NEQ = 11, MOP_PREFIX = 12, MOP_NOT_PREFIX = 13,
+	MOP_POSTFIX = 14, MOP_NOT_POSTFIX = 15, MOP_SUBSTR = 16, MOP_SUBSTR_ICASE = 17,
+	MOP_SADDR = 18, MOP_NOT_SADDR = 19, MOP_SPORT = 20, MOP_NOT_SPORT = 21,
+	MOP_SPORT_PRIV = 22, MOP_NOT_SPORT_PRIV = 23, MOP_FAMILY = 24, MOP_NOT_FAMILY = 25,
+};
+
+#define MATCH_F_SIGNED 0x1
+
+struct match_arg {
+	__u8 arg;           /* 0..4, or RET_ARG */
+	__u8 op;
+	__u8 nvals;
+	__u8 flags;
+	__u32 set_id;       /* values in str_*_map / num_set_map / addr_map */
+	__u64 vals[MAX_VALUES];
+}; /* 40 */
+
+struct match_pids {
+	__u8 op;            /* MOP_EQ (In) / MOP_NEQ (NotIn), 0 = unused */
+	__u8 n;
+	__u8 ns_pid;
+	__u8 follow_forks;
+	__u32 pids[MAX_VALUES];
+}; /* 20 */
+
+struct match_bin {
+	__u8 op;            /* MOP_STR_EQ, MOP_STR_NEQ, MOP_PREFIX, ... 0 = unused */
+	__u8 parent;        /* 1: matchParentBinaries */
+	__u8 pad[2];
+	__u32 set_id;
+}; /* 8 */
+
+struct match_ns {
+	__u8 ns;            /* index into msg_ns fields */
+	__u8 op;            /* MOP_EQ / MOP_NEQ */
+	__u8 n;
+	__u8 pad;
+	__u32 vals[MAX_VALUES];
+}; /* 20 */
+
+struct match_caps {
+	__u8 type;          /* 0 effective, 1 inheritable, 2 permitted */
+	__u8 op;            /* MOP_EQ (In) / MOP_NEQ (NotIn) */
+	__u8 changes;       /* matchCapabilityChanges: compare with the caps at exec */
+	__u8 pad[5];
+	__u64 mask;
+}; /* 16 */
+
+enum generic_action {
+	ACT_POST = 1,
+	ACT_NOPOST = 2,
+	ACT_SIGKILL = 3,
+	ACT_SIGNAL = 4,
+};
+
+struct selector_action {
+	__u32 action;
+	__u32 arg;          /* signal number; rate limit interval in ms for Post */
+	__u32 scope;        /* rate limit scope: 0 thread, 1 process, 2 global */
+	__u32 pad;
+}; /* 16 */
+
+struct selector {
+	__u8 n_args;
+	__u8 n_ret;
+	__u8 n_ns;
+	__u8 n_caps;
+	__u8 n_actions;
+	__u8 ns_changes_op; /* MOP_EQ (In) / MOP_NEQ (NotIn) */
+	__u16 ns_changes;   /* matchNamespaceChanges: bit per msg_ns field */
+	struct match_pids pids;
+	struct match_bin bin;
+	struct match_ns ns[MAX_NS_FILTERS];
+	struct match_caps caps[MAX_CAP_FILTERS];
+	struct match_arg args[MAX_MATCH_ARGS];
+	struct match_arg ret[MAX_MATCH_RET];
+	struct selector_action actions[MAX_ACTIONS];
+}; /* 8 + 20 + 8 + 200 + 48 + 200 + 80 + 48 = 612 */
+
+#define HOOK_F_ENABLED 0x1
+#define HOOK_F_RETURN 0x2     /* report the return value: the event is sent from the exit hook */
+#define HOOK_F_MONITOR 0x4    /* policy-mode monitor: enforcement actions are only counted */
+
+struct hook_config {
+	__u32 flags;
+	__u32 op;           /* MSG_OP_GENERIC_KPROBE / _TRACEPOINT / _UPROBE */
+	__u16 rec_size;     /* bytes of the record to copy */
+	__u16 ret_off;      /* offset of the return value in the exit record */
+	__u8 ret_size;
+	__u8 ret_type;
+	__u8 nargs;
+	__u8 nselectors;
+	struct arg_spec args[MAX_ARGS];
+	struct selector sel[MAX_SELECTORS];
+}; /* 16 + 40 + 3060 = 3116 */
+
+/* One argument in a record: the raw value, and where its data is. */
+struct arg_slot {
+	__u64 value;
+	__u16 off;          /* into data */
+	__u16 len;
+	__u32 orig_len;     /* buffers: the size asked for, before truncation */
+}; /* 16 */
+
+#define GENERIC_F_RETURN 0x1
+#define GENERIC_F_ERROR_ARG 0x2
+
+/* MSG_OP_GENERIC_*: followed by `data_len` bytes of argument data. */
+struct msg_generic {
+	struct msg_header hdr;      /* 0 */
+	__u32 hook_id;              /* 16 */
+	__u32 pid;                  /* 20 */
+	__u32 tid;                  /* 24 */
+	__u32 action;               /* 28 */
+	__u64 proc_ktime;           /* 32 */
+	__s64 ret;                  /* 40 */
+	__u32 flags;                /* 48 */
+	__u16 selector;             /* 52 */
+	__u16 data_len;             /* 54 */
+	struct arg_slot args[MAX_ARGS + 1]; /* 56: [RET_ARG] holds a returned buffer */
+	/* 152: data */
+};
+
+/* Keys of the value maps the compiler fills. */
+struct str_key {
+	__u32 set_id;
+	__u32 len;
+	char s[STR_KEY_LEN];
+};
+
+struct str_lpm_key {
+	__u32 prefixlen;    /* bits, set_id included */
+	__u32 set_id;
+	char s[STR_LPM_LEN];
+};
+
+struct num_key {
+	__u32 set_id;
+	__u32 pad;
+	__u64 value;
+};
+
+struct addr_lpm_key {
+	__u32 prefixlen;    /* bits, set_id and family included */
+	__u32 set_id;
+	__u32 family;
+	__u8 addr[16];
+};
+
+enum generic_stat {
+	GSTAT_RINGBUF_DROP = 0,
+	GSTAT_RATE_LIMITED = 1,
+	GSTAT_INFLIGHT_FULL = 2,
+	GSTAT_PROC_MISS = 3,
+	GSTAT_ARG_ERROR = 4,
+	GSTAT_MAX = 8,
+};
+
+#endif

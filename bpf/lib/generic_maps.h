@@ -1,0 +1,135 @@
+/* Maps of the generic hook sensor: hook configuration and the value sets of selectors. */
+#ifndef TG_GENERIC_MAPS_H
+#define TG_GENERIC_MAPS_H
+
+#include "common.h"
+#include "../events/generic.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_HOOKS);
+	__type(key, __u32);
+	__type(value, struct hook_config);
+} hook_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_ATTACH);
+	__type(key, __u32);
+	__type(value, struct attach_hooks);
+} attach_hooks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct str_key);
+	__type(value, __u8);
+} str_eq_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct str_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} str_prefix_map SEC(".maps");
+
+/* postfix values are stored reversed, so a postfix is a prefix of the reversed string */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct str_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} str_postfix_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct num_key);
+	__type(value, __u8);
+} num_set_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct addr_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} addr_map SEC(".maps");
+
+/* the event being built, and scratch space for keys */
+struct generic_scratch {
+	struct msg_generic msg;
+	char data[GENERIC_DATA_LEN];
+	__u8 rec[REC_MAX];
+	union {
+		struct str_key skey;
+		struct str_lpm_key lkey;
+		struct addr_lpm_key akey;
+	};
+	char rev[STR_KEY_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct generic_scratch);
+} generic_heap SEC(".maps");
+
+/* events of hooks with a return value, between entry and exit, per thread */
+struct inflight_key {
+	__u64 pid_tgid;
+	__u32 hook_id;
+	__u32 pad;
+};
+
+struct inflight_value {
+	struct msg_generic msg;
+	char data[GENERIC_DATA_LEN / 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct inflight_key);
+	__type(value, struct inflight_value);
+} inflight SEC(".maps");
+
+struct ratelimit_key {
+	__u32 hook_id;
+	__u32 scope_id;
+	__u64 hash;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct ratelimit_key);
+	__type(value, __u64);
+} ratelimit_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GSTAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} generic_stats SEC(".maps");
+
+/* per hook: events posted, and actions taken (for tetra tp list and metrics) */
+struct hook_counters {
+	__u64 posted;
+	__u64 signal;
+	__u64 monitor_signal;
+	__u64 nopost;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_HOOKS);
+	__type(key, __u32);
+	__type(value, struct hook_counters);
+} hook_stats SEC(".maps");
+
+#endif

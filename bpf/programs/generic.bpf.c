@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The generic hook sensor: one object for every tracing policy. A hook is an attachment
+ * of one of these programs with a BPF cookie naming its hook_config entry; the entry holds
+ * the argument layout and the compiled selectors, which this program interprets. Policies
+ * are map contents, never new programs. */
+#include "../lib/common.h"
+#include "../lib/creds.h"
+#include "../lib/path.h"
+#include "../lib/process_map.h"
+#include "../lib/generic_maps.h"
+#include "../events/generic.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Keep the record type in the object's BTF for test/unit/layout.test.ts. */
+const volatile struct msg_generic *btf_msg_generic __attribute__((unused));
+
+/* The agent's own thread group: never traced, so its reads of /proc and files do not loop. */
+const volatile __u32 agent_tgid = 0;
+
+static __always_inline void gcount(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&generic_stats, &stat);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* ---------------------------------------------------------------- argument reading */
+
+struct read_ctx {
+	struct generic_scratch *s;
+	struct hook_config *cfg;
+	struct task_struct *task;
+	__u64 ctx_addr;
+	int at_exit;
+};
+
+static __always_inline __u64 rec_value(struct generic_scratch *s, __u32 off, __u32 size)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, 8, &s->rec[off & (REC_MAX - 1)]);
+	switch (size) {
+	case 1: return v & 0xff;
+	case 2: return v & 0xffff;
+	case 4: return v & 0xffffffff;
+	default: return v;
+	}
+}
+
+static __always_inline __u64 sign_extend(__u64 v, __u8 type)
+{
+	switch (type) {
+	case GT_S32: return (__u64)(__s64)(__s32)v;
+	case GT_S16: return (__u64)(__s64)(__s16)v;
+	case GT_S8: return (__u64)(__s64)(__s8)v;
+	default: return v;
+	}
+}
+
+static __always_inline long read_fd_path(struct read_ctx *r, __u32 fd, __u32 off)
+{
+	struct task_struct *task = r->task;
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file *file = NULL;
+	struct path_scratch *ps;
+	struct path fpath, root;
+	struct fs_struct *fs;
+	__u32 zero = 0, len = 0;
+
+	if (fd >= max)
+		return -1;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return -1;
+	ps = bpf_map_lookup_elem(&path_heap, &zero);
+	if (!ps)
+		return -1;
+	BPF_CORE_READ_INTO(&fpath, file, f_path);
+	fs = BPF_CORE_READ(task, fs);
+	BPF_CORE_READ_INTO(&root, fs, root);
+	if (walk_path(ps, &fpath, &root, &len) == PATH_ERROR)
+		return -1;
+	len &= (PATH_BUF_LEN - 1);
+	bpf_probe_read_kernel(&r->s->data[off & GENERIC_DATA_MASK], len, ps->buf);
+	return len;
+}
+
+static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off)
+{
+	struct {
+		__u16 family;
+		__u16 port;
+		__u8 addr[16];
+	} out = {};
+	__u8 raw[24] = {};
+
+	if (bpf_probe_read_user(raw, sizeof(raw), (void *)uptr))
+		return -1;
+	out.family = raw[0] | (raw[1] << 8);
+	out.port = (raw[2] << 8) | raw[3];
+	if (out.family == 2 /* AF_INET */)
+		__builtin_memcpy(out.addr, &raw[4], 4);
+	else if (out.family == 10 /* AF_INET6 */)
+		__builtin_memcpy(out.addr, &raw[8], 16);
+	bpf_probe_read_kernel(&r->s->data[off & GENERIC_DATA_MASK], sizeof(out), &out);
+	return sizeof(out);
+}
+
+static long read_one_arg(__u32 i32, struct read_ctx *r)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_ARGS)
+		return 1;
+	struct generic_scratch *s = r->s;
+	struct hook_config *cfg = r->cfg;
+	struct arg_spec *spec;
+	struct arg_slot *slot;
+	/* the next free byte of data lives in the map value, not on the stack: the verifier
+	 * does not track it, so the loop's states converge */
+	__u32 off = s->msg.data_len;
+	__u64 v, size;
+	long n = 0;
+
+	if (i >= MAX_ARGS || i >= cfg->nargs)
+		return 1;
+	if (off > GENERIC_DATA_MASK - 64)
+		return 1;
+	spec = &cfg->args[i];
+	slot = &s->msg.args[i];
+	v = rec_value(s, spec->off, spec->size);
+	v = sign_extend(v, spec->type);
+	slot->value = v;
+	slot->off = off;
+	slot->len = 0;
+	slot->orig_len = 0;
+	switch (spec->type) {
+	case GT_STRING:
+		n = bpf_probe_read_user_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
+		if (n > 0)
+			n--; /* without the NUL */
+		break;
+	case GT_KSTRING:
+		n = bpf_probe_read_kernel_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
+		if (n > 0)
+			n--;
+		break;
+	case GT_DATA_LOC: {
+		__u32 loc = (__u32)v;
+		__u32 doff = loc & 0xffff, dlen = loc >> 16;
+
+		dlen &= (ARG_DATA_MAX - 1);
+		n = bpf_probe_read_kernel_str(&s->data[off & GENERIC_DATA_MASK], dlen ? dlen : 1,
+					      (void *)(r->ctx_addr + doff));
+		if (n > 0)
+			n--;
+		break;
+	}
+	case GT_FD:
+		n = read_fd_path(r, (__u32)v, off);
+		break;
+	case GT_SOCKADDR:
+		n = read_sockaddr(r, v, off);
+		break;
+	case GT_CHAR_BUF:
+	case GT_CONST_BUF:
+		if (spec->flags & ARG_F_RETURN_COPY && !r->at_exit)
+			return 0; /* read at the exit, with the size the call returned */
+		if (spec->type == GT_CONST_BUF)
+			size = spec->max_data;
+		else if (spec->flags & ARG_F_SIZE_FROM_RET)
+			size = s->msg.ret > 0 ? s->msg.ret : 0;
+		else if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
+			/* from the record: the size argument's slot may not be filled yet */
+			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
+
+			size = rec_value(s, sz->off, sz->size);
+		}
+		else
+			size = 0;
+		slot->orig_len = size;
+		if (size > spec->max_data)
+			size = spec->max_data;
+		if (size > ARG_DATA_MAX)
+			size = ARG_DATA_MAX;
+		clamp_var(size);
+		size &= (ARG_DATA_MAX * 2 - 1);
+		if (size && bpf_probe_read_user(&s->data[off & GENERIC_DATA_MASK], size, (void *)v))
+			n = -1;
+		else
+			n = size;
+		break;
+	default:
+		return 0; /* numbers: the value is all */
+	}
+	if (n < 0) {
+		s->msg.flags |= GENERIC_F_ERROR_ARG;
+		gcount(GSTAT_ARG_ERROR);
+		n = 0;
+	}
+	n &= (ARG_DATA_MAX * 2 - 1);
+	slot->len = n;
+	s->msg.data_len = off + n;
+	return 0;
+}
+
+/* Arguments with `returnCopy` are read again once the return value is known. */
+static long reread_one_arg(__u32 i32, struct read_ctx *r)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_ARGS)
+		return 1;
+	struct arg_spec *spec;
+
+	if (i >= MAX_ARGS || i >= r->cfg->nargs)
+		return 1;
+	spec = &r->cfg->args[i];
+	if (!(spec->flags & ARG_F_RETURN_COPY))
+		return 0;
+	return read_one_arg(i, r);
+}
+
+/* ---------------------------------------------------------------- selectors */
+
+struct match_ctx {
+	struct generic_scratch *s;
+	struct hook_config *cfg;
+	struct process_entry *proc;
+	struct process_entry *parent;
+	struct task_struct *task;
+	struct selector *sel;
+	int result;         /* index of the first matching selector, -1 none */
+	int ok;             /* inner loops: 1 while everything matched */
+	__u32 tgid;
+	int at_exit;
+};
+
+/* Argument `arg` as a zero-padded string in s->skey.s: its first bytes, or its last ones
+ * for postfix matching. Returns 1 when the string was longer than STR_KEY_LEN - 1. */
+static __always_inline int str_of_arg(struct generic_scratch *s, __u8 arg, __u32 *len, int tail)
+{
+	struct arg_slot *slot = &s->msg.args[arg & 7];
+	__u32 n = slot->len, start = slot->off, truncated = 0;
+
+	if (n >= STR_KEY_LEN) {
+		truncated = 1;
+		if (tail)
+			start += n - (STR_KEY_LEN - 1);
+		n = STR_KEY_LEN - 1;
+	}
+	__builtin_memset(s->skey.s, 0, STR_KEY_LEN);
+	n &= (STR_KEY_LEN - 1);
+	if (n)
+		bpf_probe_read_kernel(s->skey.s, n, &s->data[start & GENERIC_DATA_MASK]);
+	*len = n;
+	return truncated;
+}
+
+struct rev_ctx {
+	struct generic_scratch *s;
+	__u32 len;
+};
+
+static long reverse_step(__u32 i, struct rev_ctx *c)
+{
+	if (i >= c->len)
+		return 1;
+	c->s->rev[i & (STR_KEY_LEN - 1)] = c->s->skey.s[(c->len - 1 - i) & (STR_KEY_LEN - 1)];
+	return 0;
+}
+
+static __always_inline int match_string(struct generic_scratch *s, __u8 op, __u32 set_id, __u32 len)
+{
+	int found = 0;
+
+	switch (op) {
+	case MOP_STR_EQ:
+	case MOP_STR_NEQ:
+		s->skey.set_id = set_id;
+		s->skey.len = len;
+		found = bpf_map_lookup_elem(&str_eq_map, &s->skey) != NULL;
+		return op == MOP_STR_EQ ? found : !found;
+	case MOP_PREFIX:
+	case MOP_NOT_PREFIX:
+		/* skey.s is zero-padded: move it behind the LPM header (they share memory) */
+		if (len > STR_LPM_LEN)
+			len = STR_LPM_LEN;
+		bpf_probe_read_kernel(s->rev, STR_LPM_LEN, s->skey.s);
+		s->lkey.prefixlen = 32 + len * 8;
+		s->lkey.set_id = set_id;
+		bpf_probe_read_kernel(s->lkey.s, STR_LPM_LEN, s->rev);
+		found = bpf_map_lookup_elem(&str_prefix_map, &s->lkey) != NULL;
+		return op == MOP_PREFIX ? found : !found;
+	case MOP_POSTFIX:
+	case MOP_NOT_POSTFIX: {
+		struct rev_ctx rc = { .s = s, .len = len };
+
+		__builtin_memset(s->rev, 0, STR_KEY_LEN);
+		bpf_loop(STR_KEY_LEN, reverse_step, &rc, 0);
+		if (len > STR_LPM_LEN)
+			len = STR_LPM_LEN;
+		s->lkey.prefixlen = 32 + len * 8;
+		s->lkey.set_id = set_id;
+		bpf_probe_read_kernel(s->lkey.s, STR_LPM_LEN, s->rev);
+		found = bpf_map_lookup_elem(&str_postfix_map, &s->lkey) != NULL;
+		return op == MOP_POSTFIX ? found : !found;
+	}
+	}
+	return 0;
+}
+
+static __always_inline int match_number(struct match_arg *m, __u64 v)
+{
+	int signed_cmp = m->flags & MATCH_F_SIGNED;
+	int hit = 0;
+
+	switch (m->op) {
+	case MOP_EQ:
+	case MOP_NEQ:
+		for (int i = 0; i < MAX_VALUES; i++)
+			if (i < m->nvals && m->vals[i] == v)
+				hit = 1;
+		return m->op == MOP_EQ ? hit : !hit;
+	case MOP_GT:
+		return signed_cmp ? (__s64)v > (__s64)m->vals[0] : v > m->vals[0];
+	case MOP_LT:
+		return signed_cmp ? (__s64)v < (__s64)m->vals[0] : v < m->vals[0];
+	case MOP_MASK:
+		for (int i = 0; i < MAX_VALUES; i++)
+			if (i < m->nvals && (v & m->vals[i]))
+				hit = 1;
+		return hit;
+	case MOP_IN_RANGE:
+	case MOP_NOT_IN_RANGE:
+		for (int i = 0; i + 1 < MAX_VALUES; i += 2) {
+			if (i + 1 >= m->nvals)
+				break;
+			if (signed_cmp ? ((__s64)v >= (__s64)m->vals[i] && (__s64)v <= (__s64)m->vals[i + 1])
+				       : (v >= m->vals[i] && v <= m->vals[i + 1]))
+				hit = 1;
+		}
+		return m->op == MOP_IN_RANGE ? hit : !hit;
+	case MOP_IN_MAP:
+	case MOP_NOT_IN_MAP: {
+		struct num_key k = { .set_id = m->set_id, .value = v };
+
+		hit = bpf_map_lookup_elem(&num_set_map, &k) != NULL;
+		return m->op == MOP_IN_MAP ? hit : !hit;
+	}
+	}
+	return 0;
+}
+
+static __always_inline int match_sockaddr(struct generic_scratch *s, struct match_arg *m, struct arg_slot *slot)
+{
+	struct {
+		__u16 family;
+		__u16 port;
+		__u8 addr[16];
+	} sa = {};
+	int hit = 0;
+
+	if (slot->len < sizeof(sa))
+		return 0;
+	bpf_probe_read_kernel(&sa, sizeof(sa), &s->data[slot->off & GENERIC_DATA_MASK]);
+	switch (m->op) {
+	case MOP_FAMILY:
+	case MOP_NOT_FAMILY:
+		for (int i = 0; i < MAX_VALUES; i++)
+			if (i < m->nvals && m->vals[i] == sa.family)
+				hit = 1;
+		return m->op == MOP_FAMILY ? hit : !hit;
+	case MOP_SPORT:
+	case MOP_NOT_SPORT:
+		for (int i = 0; i < MAX_VALUES; i++)
+			if (i < m->nvals && m->vals[i] == sa.port)
+				hit = 1;
+		return m->op == MOP_SPORT ? hit : !hit;
+	case MOP_SPORT_PRIV:
+		return sa.port < 1024;
+	case MOP_NOT_SPORT_PRIV:
+		return sa.port >= 1024;
+	case MOP_SADDR:
+	case MOP_NOT_SADDR:
+		__builtin_memset(&s->akey, 0, sizeof(s->akey));
+		s->akey.set_id = m->set_id;
+		s->akey.family = sa.family;
+		__builtin_memcpy(s->akey.addr, sa.addr, 16);
+		s->akey.prefixlen = 64 + (sa.family == 10 ? 128 : 32);
+		hit = bpf_map_lookup_elem(&addr_map, &s->akey) != NULL;
+		return m->op == MOP_SADDR ? hit : !hit;
+	}
+	return 0;
+}
+
+static __always_inline int match_one_arg(struct generic_scratch *s, struct match_arg *m)
+{
+	struct arg_slot *slot;
+	__u32 len;
+
+	if (m->arg > RET_ARG)
+		return 0;
+	if (m->arg == RET_ARG) {
+		if (m->op >= MOP_STR_EQ)
+			return 0;
+		return match_number(m, (__u64)s->msg.ret);
+	}
+	slot = &s->msg.args[m->arg & 7];
+	if (m->op >= MOP_SADDR)
+		return match_sockaddr(s, m, slot);
+	if (m->op >= MOP_STR_EQ) {
+		int tail = m->op == MOP_POSTFIX || m->op == MOP_NOT_POSTFIX;
+
+		if (str_of_arg(s, m->arg, &len, tail) && (m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ))
+			/* longer than any stored value */
+			return m->op == MOP_STR_NEQ;
+		return match_string(s, m->op, m->set_id, len);
+	}
+	return match_number(m, slot->value);
+}
+
+static long match_arg_step(__u32 i32, struct match_ctx *c)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_MATCH_ARGS)
+		return 1;
+	struct selector *sel = c->sel;
+
+	if (i >= MAX_MATCH_ARGS || i >= sel->n_args)
+		return 1;
+	if (!match_one_arg(c->s, &sel->args[i])) {
+		c->ok = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static long match_ret_step(__u32 i32, struct match_ctx *c)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_MATCH_RET)
+		return 1;
+	struct selector *sel = c->sel;
+
+	if (i >= MAX_MATCH_RET || i >= sel->n_ret)
+		return 1;
+	if (!match_one_arg(c->s, &sel->ret[i])) {
+		c->ok = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int match_pids(struct match_ctx *c, struct match_pids *mp)
+{
+	__u32 pid = c->tgid;
+	int hit = 0;
+
+	if (!mp->op)
+		return 1;
+	if (mp->ns_pid)
+		pid = task_nspid(c->task);
+	for (int i = 0; i < MAX_VALUES; i++)
+		if (i < mp->n && mp->pids[i] == pid)
+			hit = 1;
+	if (!hit && mp->follow_forks) {
+		__u32 p = c->proc ? c->proc->ppid : 0;
+
+		for (int depth = 0; depth < 8 && p > 1 && !hit; depth++) {
+			struct process_entry *e;
+
+			for (int i = 0; i < MAX_VALUES; i++)
+				if (i < mp->n && mp->pids[i] == p)
+					hit = 1;
+			e = bpf_map_lookup_elem(&execve_map, &p);
+			p = e ? e->ppid : 0;
+		}
+	}
+	return mp->op == MOP_EQ ? hit : !hit;
+}
+
+static __always_inline int match_binary(struct match_ctx *c, struct match_bin *mb)
+{
+	struct process_entry *e;
+	struct generic_scratch *s = c->s;
+	long n;
+
+	if (!mb->op)
+		return 1;
+	e = mb->parent ? c->parent : c->proc;
+	if (!e)
+		return mb->op == MOP_STR_NEQ || mb->op == MOP_NOT_PREFIX || mb->op == MOP_NOT_POSTFIX;
+	__builtin_memset(s->skey.s, 0, STR_KEY_LEN);
+	n = bpf_probe_read_kernel_str(s->skey.s, STR_KEY_LEN, e->binary);
+	if (n < 1)
+		return 0;
+	return match_string(s, mb->op, mb->set_id, (n - 1) & (STR_KEY_LEN - 1));
+}
+
+static __always_inline __u32 ns_field(struct msg_ns *ns, __u8 i)
+{
+	switch (i) {
+	case 0: return ns->uts;
+	case 1: return ns->ipc;
+	case 2: return ns->mnt;
+	case 3: return ns->pid;
+	case 4: return ns->pid_for_children;
+	case 5: return ns->net;
+	case 6: return ns->time;
+	case 7: return ns->time_for_children;
+	case 8: return ns->cgroup;
+	case 9: return ns->user;
+	}
+	return 0;
+}
+
+static __always_inline int match_namespaces(struct match_ctx *c, struct selector *sel)
+{
+	struct msg_ns ns = {};
+
+	if (!sel->n_ns && !sel->ns_changes)
+		return 1;
+	read_namespaces(c->task, &ns);
+	for (int i = 0; i < MAX_NS_FILTERS; i++) {
+		struct match_ns *f = &sel->ns[i];
+		__u32 cur;
+		int hit = 0;
+
+		if (i >= sel->n_ns)
+			break;
+		cur = ns_field(&ns, f->ns);
+		for (int j = 0; j < MAX_VALUES; j++)
+			if (j < f->n && f->vals[j] == cur)
+				hit = 1;
+		if ((f->op == MOP_EQ) != hit)
+			return 0;
+	}
+	if (sel->ns_changes) {
+		int changed = 0;
+
+		if (!c->proc)
+			return 0;
+		for (int i = 0; i < 10; i++)
+			if ((sel->ns_changes & (1u << i)) && ns_field(&ns, i) != ns_field(&c->proc->ns, i))
+				changed = 1;
+		if ((sel->ns_changes_op == MOP_EQ) != changed)
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int match_capabilities(struct match_ctx *c, struct selector *sel)
+{
+	struct msg_creds cr = {};
+
+	if (!sel->n_caps)
+		return 1;
+	read_creds(c->task, &cr);
+	for (int i = 0; i < MAX_CAP_FILTERS; i++) {
+		struct match_caps *f = &sel->caps[i];
+		__u64 have, at_exec = 0;
+		int hit;
+
+		if (i >= sel->n_caps)
+			break;
+		have = f->type == 1 ? cr.cap_inheritable : f->type == 2 ? cr.cap_permitted : cr.cap_effective;
+		if (f->changes) {
+			if (!c->proc)
+				return 0;
+			at_exec = f->type == 1 ? c->proc->creds.cap_inheritable
+			        : f->type == 2 ? c->proc->creds.cap_permitted : c->proc->creds.cap_effective;
+			have = have & ~at_exec; /* gained since exec */
+		}
+		hit = (have & f->mask) != 0;
+		if ((f->op == MOP_EQ) != hit)
+			return 0;
+	}
+	return 1;
+}
+
+static long match_selector_step(__u32 i32, struct match_ctx *c)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_SELECTORS)
+		return 1;
+	struct hook_config *cfg = c->cfg;
+	struct selector *sel;
+
+	if (i >= MAX_SELECTORS || i >= cfg->nselectors)
+		return 1;
+	sel = &cfg->sel[i];
+	c->sel = sel;
+	if (!match_pids(c, &sel->pids) || !match_binary(c, &sel->bin))
+		return 0;
+	if (!match_namespaces(c, sel) || !match_capabilities(c, sel))
+		return 0;
+	c->ok = 1;
+	bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
+	if (!c->ok)
+		return 0;
+	c->result = i;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- actions and emit */
+
+struct hash_ctx {
+	struct generic_scratch *s;
+	__u64 h;
+	__u32 len;
+};
+
+static long hash_step(__u32 i, struct hash_ctx *c)
+{
+	if (i >= c->len)
+		return 1;
+	c->h = (c->h ^ (__u8)c->s->data[i & GENERIC_DATA_MASK]) * 0x100000001b3ULL;
+	return 0;
+}
+
+/* Post's rateLimit: an event equal to one posted less than `interval` ago is dropped. */
+static __always_inline int rate_limited(struct generic_scratch *s, __u32 hook_id, struct selector_action *a)
+{
+	struct hash_ctx hc = { .s = s, .h = 0xcbf29ce484222325ULL, .len = s->msg.data_len };
+	struct ratelimit_key k = { .hook_id = hook_id };
+	__u64 now = bpf_ktime_get_ns(), *last;
+
+	if (!a->arg)
+		return 0;
+	for (int i = 0; i < MAX_ARGS; i++)
+		hc.h = (hc.h ^ s->msg.args[i].value) * 0x100000001b3ULL;
+	if (hc.len > 1024)
+		hc.len = 1024;
+	bpf_loop(1024, hash_step, &hc, 0);
+	k.hash = hc.h;
+	k.scope_id = a->scope == 0 ? s->msg.tid : a->scope == 1 ? s->msg.pid : 0;
+	last = bpf_map_lookup_elem(&ratelimit_map, &k);
+	if (last && now - *last < (__u64)a->arg * 1000000ULL)
+		return 1;
+	bpf_map_update_elem(&ratelimit_map, &k, &now, BPF_ANY);
+	return 0;
+}
+
+/* Runs the selector's actions; returns 1 when the event is to be posted. */
+static __always_inline int do_actions(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id, int sel_idx)
+{
+	struct hook_counters *hc = bpf_map_lookup_elem(&hook_stats, &hook_id);
+	struct selector *sel;
+	int post = 1;
+
+	s->msg.action = ACT_POST;
+	if (sel_idx < 0 || sel_idx >= MAX_SELECTORS)
+		return 1;
+	{
+		__u32 idx = sel_idx;
+
+		clamp_var(idx);
+		if (idx >= MAX_SELECTORS)
+			return 1;
+		sel = &cfg->sel[idx];
+	}
+	for (int i = 0; i < MAX_ACTIONS; i++) {
+		struct selector_action *a = &sel->actions[i];
+
+		if (i >= sel->n_actions)
+			break;
+		switch (a->action) {
+		case ACT_POST:
+			if (rate_limited(s, hook_id, a)) {
+				gcount(GSTAT_RATE_LIMITED);
+				post = 0;
+			}
+			break;
+		case ACT_NOPOST:
+			post = 0;
+			if (hc)
+				hc->nopost++;
+			break;
+		case ACT_SIGKILL:
+		case ACT_SIGNAL:
+			s->msg.action = a->action;
+			if (cfg->flags & HOOK_F_MONITOR) {
+				if (hc)
+					hc->monitor_signal++;
+			} else {
+				bpf_send_signal(a->action == ACT_SIGKILL ? 9 : a->arg);
+				if (hc)
+					hc->signal++;
+			}
+			break;
+		}
+	}
+	if (post && hc)
+		hc->posted++;
+	return post;
+}
+
+static __always_inline void emit(struct generic_scratch *s)
+{
+	__u32 len = sizeof(struct msg_generic) + (s->msg.data_len & GENERIC_DATA_MASK);
+
+	s->msg.hdr.size = len;
+	if (bpf_ringbuf_output(&events, s, len & 16383, rb_flags()))
+		gcount(GSTAT_RINGBUF_DROP);
+}
+
+static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_config *cfg,
+					 struct generic_scratch *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct read_ctx r = {};
+	struct match_ctx mc = {};
+	struct process_entry *proc;
+
+	s->msg.hdr.op = cfg->op;
+	s->msg.hdr.ktime = bpf_ktime_get_boot_ns();
+	s->msg.hook_id = hook_id;
+	s->msg.pid = tgid;
+	s->msg.tid = (__u32)pid_tgid;
+	s->msg.flags = 0;
+	s->msg.ret = 0;
+	s->msg.action = 0;
+	proc = bpf_map_lookup_elem(&execve_map, &tgid);
+	s->msg.proc_ktime = proc ? proc->ktime : 0;
+	if (!proc)
+		gcount(GSTAT_PROC_MISS);
+
+	r.s = s;
+	r.cfg = cfg;
+	r.task = task;
+	r.ctx_addr = (__u64)ctx;
+	s->msg.data_len = 0;
+	bpf_loop(MAX_ARGS, read_one_arg, &r, 0);
+
+	mc.s = s;
+	mc.cfg = cfg;
+	mc.proc = proc;
+	mc.task = task;
+	mc.tgid = tgid;
+	mc.result = -1;
+	if (proc) {
+		__u32 ppid = proc->ppid;
+
+		mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
+	}
+	if (cfg->nselectors) {
+		bpf_loop(MAX_SELECTORS, match_selector_step, &mc, 0);
+		if (mc.result < 0)
+			return 0;
+	}
+	s->msg.selector = mc.result < 0 ? 0xffff : mc.result;
+
+	if (cfg->flags & HOOK_F_RETURN) {
+		struct inflight_key k = { .pid_tgid = pid_tgid, .hook_id = hook_id };
+
+		if (bpf_map_update_elem(&inflight, &k, s, BPF_ANY))
+			gcount(GSTAT_INFLIGHT_FULL);
+		return 0;
+	}
+	if (do_actions(s, cfg, hook_id, mc.result))
+		emit(s);
+	return 0;
+}
+
+static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_config *cfg,
+					struct generic_scratch *s)
+{
+	struct inflight_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .hook_id = hook_id };
+	struct inflight_value *saved = bpf_map_lookup_elem(&inflight, &k);
+	struct read_ctx r = {};
+	__u64 ret;
+	int sel;
+
+	if (!saved)
+		return 0;
+	ret = rec_value(s, cfg->ret_off, cfg->ret_size);
+	ret = sign_extend(ret, cfg->ret_type == GT_S32 ? GT_S32 : GT_S64);
+	bpf_probe_read_kernel(&s->msg, sizeof(s->msg), &saved->msg);
+	bpf_probe_read_kernel(s->data, sizeof(saved->data), saved->data);
+	bpf_map_delete_elem(&inflight, &k);
+	s->msg.ret = ret;
+	s->msg.flags |= GENERIC_F_RETURN;
+	s->msg.hdr.ktime = bpf_ktime_get_boot_ns();
+
+	r.s = s;
+	r.cfg = cfg;
+	r.task = bpf_get_current_task_btf();
+	r.ctx_addr = (__u64)ctx;
+	r.at_exit = 1;
+	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
+
+	sel = s->msg.selector == 0xffff ? -1 : s->msg.selector;
+	if (s->msg.selector < MAX_SELECTORS) {
+		__u32 idx = s->msg.selector;
+		struct match_ctx mc = { .s = s, .cfg = cfg, .ok = 1 };
+
+		clamp_var(idx);
+		if (idx >= MAX_SELECTORS)
+			return 0;
+		mc.sel = &cfg->sel[idx];
+
+		bpf_loop(MAX_MATCH_RET, match_ret_step, &mc, 0);
+		if (!mc.ok)
+			return 0;
+	}
+	if (do_actions(s, cfg, hook_id, sel))
+		emit(s);
+	return 0;
+}
+
+struct run_ctx {
+	void *ctx;
+	struct attach_hooks *list;
+	struct generic_scratch *s;
+};
+
+static long run_hook(__u32 i32, struct run_ctx *r)
+{
+	__u64 i = i32;
+	struct hook_config *cfg;
+	__u32 hook_id;
+
+	clamp_var(i);
+	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)
+		return 1;
+	hook_id = r->list->ids[i];
+	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
+	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))
+		return 0;
+	generic_entry(r->ctx, hook_id, cfg, r->s);
+	return 0;
+}
+
+static long run_exit_hook(__u32 i32, struct run_ctx *r)
+{
+	__u64 i = i32;
+	struct hook_config *cfg;
+	__u32 hook_id;
+
+	clamp_var(i);
+	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)
+		return 1;
+	hook_id = r->list->ids[i];
+	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
+	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))
+		return 0;
+	generic_exit(r->ctx, hook_id, cfg, r->s);
+	return 0;
+}
+
+static __always_inline int generic_hook(void *ctx, int is_exit)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie & ATTACH_ID_MASK, zero = 0;
+	struct run_ctx r = {};
+
+	if (agent_tgid && (bpf_get_current_pid_tgid() >> 32) == agent_tgid)
+		return 0;
+	r.list = bpf_map_lookup_elem(&attach_hooks, &slot);
+	if (!r.list || !r.list->n)
+		return 0;
+	r.s = bpf_map_lookup_elem(&generic_heap, &zero);
+	if (!r.s)
+		return 0;
+	bpf_probe_read_kernel(r.s->rec, r.list->rec_size & (REC_MAX - 1), ctx);
+	r.ctx = ctx;
+	if (is_exit)
+		bpf_loop(HOOKS_PER_ATTACH, run_exit_hook, &r, 0);
+	else
+		bpf_loop(HOOKS_PER_ATTACH, run_hook, &r, 0);
+	return 0;
+}
+
+/* Entry and exit are separate programs: each one is verified with only its own path. */
+SEC("tracepoint")
+int generic_tracepoint(void *ctx)
+{
+	return generic_hook(ctx, 0);
+}
+
+SEC("tracepoint")
+int generic_tracepoint_exit(void *ctx)
+{
+	return generic_hook(ctx, 1);
+}
+
+SEC("uprobe")
+int generic_uprobe(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, 0);
+}
+
+SEC("uretprobe")
+int generic_uretprobe(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, 1);
+}
+
+SEC("kprobe")
+int generic_kprobe(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, 0);
+}
+
+SEC("kretprobe")
+int generic_kretprobe(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, 1);
+}

@@ -1,0 +1,113 @@
+/**
+ * Tracing policies in the agent: the generic sensor (loaded with the first policy), the
+ * policy manager, the decoder of its records, and the policies given at start
+ * (--tracing-policy, --tracing-policy-dir; domain "static").
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AgentConfig } from "../config";
+import type { Logger } from "../log/logger";
+import type { NativeAddon } from "../loader/native";
+import { bpfObjectPath } from "../loader/paths";
+import { GenericSensor } from "../sensors/tracing/generic-sensor";
+import { GenericEvents } from "../sensors/tracing/generic-events";
+import { PolicyManager } from "../policy/manager";
+import type { ProcessCache } from "../process/cache";
+import type { KtimeClock } from "../process/ktime";
+import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
+import type { RecordDispatcher } from "../sensors/dispatch";
+import { GenericOp } from "../decode/generic-layout";
+import { hostNamespaces } from "../process/procfs";
+import { NS_FIELDS } from "../decode/layout";
+
+export interface TracingDeps {
+  config: AgentConfig;
+  log: Logger;
+  native: NativeAddon;
+  cache: ProcessCache;
+  clock: KtimeClock;
+  nodeName: string;
+  dispatcher: RecordDispatcher;
+  emit: (ev: GetEventsResponse) => void;
+  execveMapPin: string;
+  eventsPin: string;
+  execveMapEntries: number;
+  ringBufferBytes: number;
+  wakeupBytes: number;
+}
+
+/** kprobes exist where the kernel has the kprobe PMU (CONFIG_KPROBES and KPROBE_EVENTS). */
+export function hasKprobes(): boolean {
+  return fs.existsSync("/sys/bus/event_source/devices/kprobe");
+}
+
+const NS_OF_SELECTOR: Record<string, (typeof NS_FIELDS)[number]> = {
+  Uts: "uts", Ipc: "ipc", Mnt: "mnt", Pid: "pid", PidForChildren: "pid_for_children", Net: "net", Time: "time",
+  TimeForChildren: "time_for_children", Cgroup: "cgroup", User: "user",
+};
+
+export class Tracing {
+  readonly sensor: GenericSensor;
+  readonly policies: PolicyManager;
+  unknownHooks = 0;
+
+  constructor(private readonly d: TracingDeps) {
+    const cfg = d.config;
+    this.sensor = new GenericSensor(d.native, {
+      objectPath: bpfObjectPath("generic", cfg["bpf-lib"]),
+      pinDir: path.join(path.dirname(d.execveMapPin), "generic"),
+      execveMapPin: d.execveMapPin,
+      eventsPin: d.eventsPin,
+      execveMapEntries: d.execveMapEntries,
+      ringBufferBytes: d.ringBufferBytes,
+      wakeupBytes: d.wakeupBytes,
+      agentTgid: process.pid,
+      btfPath: cfg.btf || undefined,
+      verbose: cfg.verbose,
+    }, d.log);
+    const host = hostNamespaces(cfg.procfs);
+    this.policies = new PolicyManager(this.sensor, {
+      kprobes: hasKprobes(),
+      hostNs: (ns) => host[NS_OF_SELECTOR[ns]] ?? 0,
+    }, d.log);
+    const anc = cfg["enable-ancestors"];
+    const events = new GenericEvents(d.cache, this.sensor.hooks, {
+      nodeName: d.nodeName, clusterName: cfg["cluster-name"], clock: d.clock,
+      ancestors: { kprobe: anc.includes("kprobe"), tracepoint: anc.includes("tracepoint"), uprobe: anc.includes("uprobe") },
+    }, d.emit, () => this.unknownHooks++);
+    const handle = (buf: Buffer, view: DataView, off: number) => events.handle(buf, view, off);
+    d.dispatcher.register(GenericOp.KPROBE, handle);
+    d.dispatcher.register(GenericOp.TRACEPOINT, handle);
+    d.dispatcher.register(GenericOp.UPROBE, handle);
+  }
+
+  /** Loads --tracing-policy and every regular file of --tracing-policy-dir; a bad one is logged and skipped. */
+  loadStatic(): void {
+    const cfg = this.d.config;
+    const files: string[] = [];
+    if (cfg["tracing-policy"]) files.push(cfg["tracing-policy"]);
+    const dir = cfg["tracing-policy-dir"];
+    if (dir && fs.existsSync(dir)) {
+      for (const name of fs.readdirSync(dir).sort()) {
+        const f = path.join(dir, name);
+        try {
+          if (fs.statSync(f).isFile()) files.push(f);
+        } catch {
+          /* vanished */
+        }
+      }
+    }
+    for (const f of files) {
+      try {
+        this.policies.add(fs.readFileSync(f, "utf8"), "static", f);
+      } catch (err) {
+        this.d.log.error({ file: f, err: (err as Error).message }, "tracing policy rejected");
+      }
+    }
+  }
+
+  stop(keepPins = false): void {
+    this.policies.clear();
+    this.sensor.close(keepPins);
+  }
+}

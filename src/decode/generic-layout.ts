@@ -1,0 +1,65 @@
+/**
+ * Offsets of bpf/events/generic.h, the generic hook sensor's contract. test/unit/layout.test.ts
+ * checks them against the BTF of bpf/.output/generic.bpf.o.
+ */
+export const GenericOp = { KPROBE: 13, TRACEPOINT: 14, UPROBE: 15 } as const;
+
+export const LIMITS = {
+  MAX_HOOKS: 1024, MAX_ARGS: 5, RET_ARG: 5, MAX_SELECTORS: 5, MAX_MATCH_ARGS: 5, MAX_MATCH_RET: 2,
+  MAX_VALUES: 4, MAX_NS_FILTERS: 10, MAX_CAP_FILTERS: 3, MAX_ACTIONS: 3, STR_KEY_LEN: 256,
+  STR_LPM_LEN: 248, REC_MAX: 512, ARG_DATA_MAX: 4096, MAX_ATTACH: 1024, HOOKS_PER_ATTACH: 16,
+} as const;
+
+export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, SIZE: 72 } as const;
+
+export const GT = {
+  NONE: 0, S64: 1, U64: 2, S32: 3, U32: 4, S16: 5, U16: 6, S8: 7, U8: 8, SIZE: 9, STRING: 10,
+  CHAR_BUF: 11, FD: 12, SOCKADDR: 13, SYSCALL64: 14, CAPABILITY: 15, KERNEL_CAP: 16, BPF_CMD: 17,
+  NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22,
+} as const;
+
+export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2 } as const;
+
+export const MOP = {
+  NONE: 0, EQ: 1, NEQ: 2, GT: 3, LT: 4, MASK: 5, IN_RANGE: 6, NOT_IN_RANGE: 7, IN_MAP: 8, NOT_IN_MAP: 9,
+  STR_EQ: 10, STR_NEQ: 11, PREFIX: 12, NOT_PREFIX: 13, POSTFIX: 14, NOT_POSTFIX: 15, SUBSTR: 16,
+  SUBSTR_ICASE: 17, SADDR: 18, NOT_SADDR: 19, SPORT: 20, NOT_SPORT: 21, SPORT_PRIV: 22, NOT_SPORT_PRIV: 23,
+  FAMILY: 24, NOT_FAMILY: 25,
+} as const;
+
+export const MATCH_F_SIGNED = 0x1;
+
+export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4 } as const;
+
+export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4 } as const;
+
+export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, SIZE: 8 } as const;
+export const MATCH_ARG = { arg: 0, op: 1, nvals: 2, flags: 3, set_id: 4, vals: 8, SIZE: 40 } as const;
+export const MATCH_PIDS = { op: 0, n: 1, ns_pid: 2, follow_forks: 3, pids: 4, SIZE: 20 } as const;
+export const MATCH_BIN = { op: 0, parent: 1, set_id: 4, SIZE: 8 } as const;
+export const MATCH_NS = { ns: 0, op: 1, n: 2, vals: 4, SIZE: 20 } as const;
+export const MATCH_CAPS = { type: 0, op: 1, changes: 2, mask: 8, SIZE: 16 } as const;
+export const SELECTOR_ACTION = { action: 0, arg: 4, scope: 8, SIZE: 16 } as const;
+export const SELECTOR = {
+  n_args: 0, n_ret: 1, n_ns: 2, n_caps: 3, n_actions: 4, ns_changes_op: 5, ns_changes: 6,
+  pids: 8, bin: 28, ns: 36, caps: 240, args: 288, ret: 488, actions: 568, SIZE: 616,
+} as const;
+export const HOOK_CONFIG = {
+  flags: 0, op: 4, rec_size: 8, ret_off: 10, ret_size: 12, ret_type: 13, nargs: 14, nselectors: 15,
+  args: 16, sel: 56, SIZE: 3136,
+} as const;
+
+export const MSG_GENERIC = {
+  hook_id: 16, pid: 20, tid: 24, action: 28, proc_ktime: 32, ret: 40, flags: 48, selector: 52,
+  data_len: 54, args: 56, SIZE: 152,
+} as const;
+export const ARG_SLOT = { value: 0, off: 8, len: 10, orig_len: 12, SIZE: 16 } as const;
+export const GENERIC_F = { RETURN: 0x1, ERROR_ARG: 0x2 } as const;
+
+export const STR_KEY = { set_id: 0, len: 4, s: 8, SIZE: 264 } as const;
+export const STR_LPM_KEY = { prefixlen: 0, set_id: 4, s: 8, SIZE: 256 } as const;
+export const NUM_KEY = { set_id: 0, value: 8, SIZE: 16 } as const;
+export const ADDR_LPM_KEY = { prefixlen: 0, set_id: 4, family: 8, addr: 12, SIZE: 28 } as const;
+export const HOOK_COUNTERS = { posted: 0, signal: 8, monitor_signal: 16, nopost: 24, SIZE: 32 } as const;
+
+export const GenericStat = ["ringbuf_drop", "rate_limited", "inflight_full", "proc_miss", "arg_error"] as const;

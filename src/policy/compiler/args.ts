@@ -1,0 +1,142 @@
+/**
+ * Argument types: where each argument's value is in the hook's record (a tracepoint's
+ * fields, or pt_regs for probes) and how the kernel reads it.
+ */
+import { GT, ARG_F, LIMITS } from "../../decode/generic-layout";
+import type { KProbeArg } from "../types";
+import type { FormatField } from "../../sensors/tracing/tracefs";
+import type { ArgOutput, ArgSpecPlan } from "./plan";
+import { fail } from "./errors";
+
+/** Where an argument's raw value lives. */
+export interface ArgSource {
+  off: number;
+  size: number;
+  /** the C type from a tracepoint format, for `auto` */
+  ctype?: string;
+  signed?: boolean;
+  dataLoc?: boolean;
+  /** pointers in this hook's arguments point to user memory (syscalls, uprobes) */
+  userPointers: boolean;
+}
+
+/** x86-64 pt_regs offsets of the first six function arguments, and of the return value. */
+export const PT_REGS_ARGS = [112, 104, 96, 88, 72, 64];
+export const PT_REGS_RET = 80;
+
+interface TypeInfo { gt: number; signed: boolean; bits: number }
+
+const FIXED: Record<string, TypeInfo> = {
+  int: { gt: GT.S32, signed: true, bits: 32 }, sint32: { gt: GT.S32, signed: true, bits: 32 }, int32: { gt: GT.S32, signed: true, bits: 32 },
+  uint32: { gt: GT.U32, signed: false, bits: 32 },
+  sint16: { gt: GT.S16, signed: true, bits: 16 }, int16: { gt: GT.S16, signed: true, bits: 16 }, uint16: { gt: GT.U16, signed: false, bits: 16 },
+  sint8: { gt: GT.S8, signed: true, bits: 8 }, int8: { gt: GT.S8, signed: true, bits: 8 }, uint8: { gt: GT.U8, signed: false, bits: 8 },
+  long: { gt: GT.S64, signed: true, bits: 64 }, sint64: { gt: GT.S64, signed: true, bits: 64 }, int64: { gt: GT.S64, signed: true, bits: 64 },
+  ulong: { gt: GT.U64, signed: false, bits: 64 }, uint64: { gt: GT.U64, signed: false, bits: 64 }, "unsigned long": { gt: GT.U64, signed: false, bits: 64 },
+  size_t: { gt: GT.SIZE, signed: false, bits: 64 },
+  char_buf: { gt: GT.CHAR_BUF, signed: false, bits: 64 },
+  const_buf: { gt: GT.CONST_BUF, signed: false, bits: 64 },
+  fd: { gt: GT.FD, signed: true, bits: 32 },
+  sockaddr: { gt: GT.SOCKADDR, signed: false, bits: 64 },
+  syscall64: { gt: GT.SYSCALL64, signed: true, bits: 64 },
+  capability: { gt: GT.CAPABILITY, signed: true, bits: 32 },
+  kernel_cap_t: { gt: GT.KERNEL_CAP, signed: false, bits: 64 },
+  cap_inheritable: { gt: GT.KERNEL_CAP, signed: false, bits: 64 },
+  cap_permitted: { gt: GT.KERNEL_CAP, signed: false, bits: 64 },
+  cap_effective: { gt: GT.KERNEL_CAP, signed: false, bits: 64 },
+  bpf_cmd: { gt: GT.BPF_CMD, signed: true, bits: 32 },
+  nop: { gt: GT.NOP, signed: false, bits: 64 },
+  data_loc: { gt: GT.DATA_LOC, signed: false, bits: 32 },
+};
+
+function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
+  if (size === 8) return signed ? { gt: GT.S64, signed, bits: 64 } : { gt: GT.U64, signed, bits: 64 };
+  if (size === 4) return signed ? { gt: GT.S32, signed, bits: 32 } : { gt: GT.U32, signed, bits: 32 };
+  if (size === 2) return signed ? { gt: GT.S16, signed, bits: 16 } : { gt: GT.U16, signed, bits: 16 };
+  void ctype;
+  return signed ? { gt: GT.S8, signed, bits: 8 } : { gt: GT.U8, signed, bits: 8 };
+}
+
+/** The read type of one argument; `path` is the argument's field path for errors. */
+export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeInfo & { name: string } {
+  let type: string = arg.type;
+  if (type === "auto") {
+    if (src.dataLoc) type = "data_loc";
+    else if (src.ctype && /char\s*\*/.test(src.ctype)) type = "string";
+    else if (src.ctype) {
+      const t = intFromCType(src.ctype, src.size, src.signed ?? false);
+      const name = t.gt === GT.S32 ? "int" : t.gt === GT.U32 ? "uint32" : t.gt === GT.S64 ? "long" : t.gt === GT.U64 ? "uint64" : t.signed ? `sint${t.bits}` : `uint${t.bits}`;
+      return { ...t, name };
+    } else {
+      fail(`${path}.type`, "type 'auto' needs type information this hook does not have: give the type");
+    }
+  }
+  if (type === "string" || type === "filename") {
+    if (src.dataLoc) return { gt: GT.DATA_LOC, signed: false, bits: 32, name: "string" };
+    return { gt: src.userPointers ? GT.STRING : GT.KSTRING, signed: false, bits: 64, name: "string" };
+  }
+  if (type === "data_loc" && !src.dataLoc) fail(`${path}.type`, "data_loc needs a __data_loc tracepoint field");
+  const t = FIXED[type];
+  if (!t) {
+    const why = src.userPointers
+      ? `type '${type}' needs a kernel object pointer, which this hook does not carry (hook the kernel function on a kernel with kprobes, or use a tracepoint that has it)`
+      : `type '${type}' is not supported on tracepoint fields yet`;
+    fail(`${path}.type`, why);
+  }
+  if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF) && !src.userPointers) {
+    fail(`${path}.type`, `type '${type}' reads user memory: only syscall and uprobe arguments point there`);
+  }
+  return { ...t, name: type };
+}
+
+/**
+ * Builds the argument slots of a hook. Arguments a size refers to that the policy did not
+ * list are added as hidden slots, since the kernel needs their value.
+ */
+export function buildArgs(
+  args: KProbeArg[],
+  sourceOf: (index: number, path: string) => ArgSource,
+  basePath: string,
+): { specs: ArgSpecPlan[]; outputs: ArgOutput[]; slotOfIndex: Map<number, number> } {
+  const specs: ArgSpecPlan[] = [];
+  const outputs: ArgOutput[] = [];
+  const slotOfIndex = new Map<number, number>();
+  const add = (arg: KProbeArg, path: string, hidden: boolean): number => {
+    if (specs.length >= LIMITS.MAX_ARGS) fail(basePath, `at most ${LIMITS.MAX_ARGS} arguments (including size arguments) per hook`);
+    const src = sourceOf(arg.index, `${path}.index`);
+    const t = resolveType(arg, src, path);
+    const slot = specs.length;
+    let maxData = 0;
+    if (t.gt === GT.CHAR_BUF) maxData = LIMITS.ARG_DATA_MAX;
+    if (t.gt === GT.CONST_BUF) {
+      if (!arg.sizeArgIndex) fail(`${path}.sizeArgIndex`, "const_buf needs its size in sizeArgIndex");
+      maxData = Math.min(arg.sizeArgIndex, LIMITS.ARG_DATA_MAX);
+    }
+    specs.push({ gt: t.gt, size: src.size, sizeArg: -1, flags: arg.returnCopy ? ARG_F.RETURN_COPY : 0, off: src.off, maxData });
+    outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits });
+    if (!slotOfIndex.has(arg.index)) slotOfIndex.set(arg.index, slot);
+    return slot;
+  };
+  args.forEach((a, i) => add(a, `${basePath}.args[${i}]`, false));
+  args.forEach((a, i) => {
+    const spec = specs[i];
+    if (spec.gt !== GT.CHAR_BUF) return;
+    const path = `${basePath}.args[${i}]`;
+    if (a.returnCopy && a.sizeArgIndex === undefined) {
+      spec.flags |= ARG_F.SIZE_FROM_RET;
+      return;
+    }
+    if (a.sizeArgIndex === undefined || a.sizeArgIndex === 0) {
+      fail(`${path}.sizeArgIndex`, "char_buf needs sizeArgIndex (1-based index of the size argument) or returnCopy");
+    }
+    const idx = a.sizeArgIndex - 1;
+    let slot = slotOfIndex.get(idx);
+    if (slot === undefined) slot = add({ index: idx, type: "size_t", resolve: "", returnCopy: false, maxData: false }, `${path}.sizeArgIndex`, true);
+    spec.sizeArg = slot;
+  });
+  return { specs, outputs, slotOfIndex };
+}
+
+export function fieldSource(f: FormatField, userPointers: boolean): ArgSource {
+  return { off: f.offset, size: Math.min(f.size, 8), ctype: f.type, signed: f.signed, dataLoc: f.dataLoc, userPointers };
+}

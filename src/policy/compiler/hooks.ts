@@ -1,0 +1,230 @@
+/** Policy sections to hook plans: syscalls (through their tracepoints), tracepoints, uprobes. */
+import * as fs from "node:fs";
+import { GenericOp, GT, HOOK_F, LIMITS } from "../../decode/generic-layout";
+import type { KProbeArg, KProbeSpec, TracepointSpec, TracingPolicy, UProbeSpec } from "../types";
+import {
+  archSyscallPrefix, readFormat, syscallBaseName, syscallNames, TracefsError, type TracepointFormat,
+} from "../../sensors/tracing/tracefs";
+import { buildArgs, fieldSource, PT_REGS_ARGS, PT_REGS_RET, resolveType, type ArgSource } from "./args";
+import { compileSelectors } from "./selectors";
+import type { CompiledPolicy, EventMeta, HookPlan, ValueSets } from "./plan";
+import { newValueSets } from "./plan";
+import { CompileError, fail } from "./errors";
+
+export interface CompileEnv {
+  /** kernel features the agent probed */
+  kprobes: boolean;
+  tracefsRoot?: string;
+  hostNs: (ns: string) => number;
+}
+
+const SYSCALL_FIRST_ARG_FIELD = 5; // common_type, common_flags, common_preempt_count, common_pid, __syscall_nr
+
+function baseMeta(policy: TracingPolicy, kind: EventMeta["kind"], spec: { message?: string; tags?: string[] }): EventMeta {
+  return {
+    kind, policyName: policy.metadata.name, functionName: "", subsys: "", event: "", path: "", symbol: "",
+    message: (spec.message ?? "").slice(0, 256), tags: spec.tags ?? [], args: [], hasReturn: false,
+  };
+}
+
+function expandCalls(policy: TracingPolicy, call: string, path: string, tracefsRoot?: string): string[] {
+  if (!call.startsWith("list:")) return [call];
+  const name = call.slice(5);
+  const list = (policy.spec.lists ?? []).find((l) => l.name === name);
+  if (!list) fail(`${path}.call`, `no list named '${name}' in spec.lists`);
+  if (list.type === "generated_syscalls") return syscallNames(tracefsRoot);
+  if (list.type === "generated_ftrace") fail(`${path}.call`, "generated_ftrace lists need kprobes, which this kernel does not have");
+  return list.values ?? [];
+}
+
+function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path: string, values: ValueSets, env: CompileEnv): HookPlan {
+  const name = syscallBaseName(call);
+  let enter: TracepointFormat;
+  let exit: TracepointFormat | undefined;
+  try {
+    enter = readFormat("syscalls", `sys_enter_${name}`, env.tracefsRoot);
+    if (spec.return) exit = readFormat("syscalls", `sys_exit_${name}`, env.tracefsRoot);
+  } catch (e) {
+    if (e instanceof TracefsError) fail(`${path}.call`, `syscall '${call}' not found: ${e.message}`);
+    throw e;
+  }
+  const argFields = enter.fields.slice(SYSCALL_FIRST_ARG_FIELD);
+  const sourceOf = (index: number, p: string): ArgSource => {
+    const f = argFields[index];
+    if (!f) fail(p, `syscall ${name} has ${argFields.length} arguments (index 0..${argFields.length - 1})`);
+    return fieldSource(f, true);
+  };
+  const args = spec.args ?? [];
+  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+  const meta = baseMeta(policy, "kprobe", spec);
+  meta.functionName = archSyscallPrefix() + name;
+  meta.args = outputs;
+  let retType: number = GT.S64;
+  if (spec.return) {
+    if (!spec.returnArg) fail(`${path}.returnArg`, "return: true needs a returnArg");
+    const retField = exit!.fields.find((f) => f.name === "ret");
+    if (!retField) fail(`${path}.return`, `sys_exit_${name} has no ret field`);
+    const t = resolveType(spec.returnArg, { ...fieldSource(retField, true), ctype: "long", signed: true }, `${path}.returnArg`);
+    if (t.gt === GT.STRING || t.gt === GT.CHAR_BUF || t.gt === GT.SOCKADDR || t.gt === GT.CONST_BUF) {
+      fail(`${path}.returnArg.type`, "a return value is a number here");
+    }
+    retType = t.gt;
+    meta.returnArg = { type: t.name, gt: t.gt, label: spec.returnArg.label, signed: t.signed };
+    meta.hasReturn = true;
+  }
+  const selectors = compileSelectors(spec.selectors, {
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
+    returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
+    values, hostNs: env.hostNs,
+  });
+  const retField = exit?.fields.find((f) => f.name === "ret");
+  return {
+    path,
+    description: `syscalls/sys_enter_${name}${spec.return ? ` + sys_exit_${name}` : ""}`,
+    attach: { kind: "tracepoint", category: "syscalls", name: `sys_enter_${name}`, exit: spec.return ? { category: "syscalls", name: `sys_exit_${name}` } : undefined },
+    op: GenericOp.KPROBE,
+    flags: HOOK_F.ENABLED | (spec.return ? HOOK_F.RETURN : 0),
+    recSize: Math.min(Math.max(enter.size, exit?.size ?? 0), LIMITS.REC_MAX - 8),
+    retOff: retField?.offset ?? 0,
+    retSize: retField ? Math.min(retField.size, 8) : 0,
+    retType,
+    args: specs,
+    selectors,
+    meta,
+  };
+}
+
+function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: string, values: ValueSets, env: CompileEnv): HookPlan {
+  if (spec.raw) fail(`${path}.raw`, "raw tracepoints with BTF-typed arguments are not supported by tetragon-ts yet");
+  let fmt: TracepointFormat;
+  try {
+    fmt = readFormat(spec.subsystem, spec.event, env.tracefsRoot);
+  } catch (e) {
+    if (e instanceof TracefsError) fail(`${path}.event`, e.message);
+    throw e;
+  }
+  const isSyscallTp = spec.subsystem === "syscalls" || spec.subsystem === "raw_syscalls";
+  const sourceOf = (index: number, p: string): ArgSource => {
+    const f = fmt.fields[index];
+    if (!f) fail(p, `${spec.subsystem}/${spec.event} has ${fmt.fields.length} fields (index 0..${fmt.fields.length - 1})`);
+    return fieldSource(f, spec.subsystem === "syscalls");
+  };
+  const args = spec.args ?? [];
+  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+  void isSyscallTp;
+  const meta = baseMeta(policy, "tracepoint", spec);
+  meta.subsys = spec.subsystem;
+  meta.event = spec.event;
+  meta.args = outputs;
+  const selectors = compileSelectors(spec.selectors, {
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs,
+  });
+  return {
+    path,
+    description: `${spec.subsystem}/${spec.event}`,
+    attach: { kind: "tracepoint", category: spec.subsystem, name: spec.event },
+    op: GenericOp.TRACEPOINT,
+    flags: HOOK_F.ENABLED,
+    recSize: Math.min(fmt.size, LIMITS.REC_MAX - 8),
+    retOff: 0, retSize: 0, retType: 0,
+    args: specs,
+    selectors,
+    meta,
+  };
+}
+
+function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, values: ValueSets): HookPlan[] {
+  try {
+    fs.accessSync(spec.path, fs.constants.R_OK);
+  } catch (e) {
+    fail(`${path}.path`, `cannot read ${spec.path}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (spec.addrs?.length) fail(`${path}.addrs`, "addrs are not supported by tetragon-ts yet: use symbols or offsets");
+  if (spec.data?.length) fail(`${path}.data`, "data arguments are not supported by tetragon-ts yet");
+  const sourceOf = (index: number, p: string): ArgSource => {
+    if (index >= PT_REGS_ARGS.length) fail(p, `uprobe arguments are read from registers: index 0..${PT_REGS_ARGS.length - 1}`);
+    return { off: PT_REGS_ARGS[index], size: 8, userPointers: true };
+  };
+  const args = spec.args ?? [];
+  const targets: Array<{ func?: string; offset?: number; label: string }> = spec.symbols?.length
+    ? spec.symbols.map((s) => ({ func: s, label: s }))
+    : (spec.offsets ?? []).map((o) => ({ offset: o, label: `0x${o.toString(16)}` }));
+  return targets.map((t, i) => {
+    const hp = `${path}.${spec.symbols?.length ? "symbols" : "offsets"}[${i}]`;
+    const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+    const meta = baseMeta(policy, "uprobe", spec);
+    meta.path = spec.path;
+    meta.symbol = t.func ?? "";
+    meta.args = outputs;
+    if (spec.return) {
+      if (!spec.returnArg) fail(`${path}.returnArg`, "return: true needs a returnArg");
+      const rt = resolveType(spec.returnArg as KProbeArg, { off: PT_REGS_RET, size: 8, userPointers: true, ctype: "long", signed: true }, `${path}.returnArg`);
+      meta.returnArg = { type: rt.name, gt: rt.gt, label: spec.returnArg.label, signed: rt.signed };
+      meta.hasReturn = true;
+    }
+    const selectors = compileSelectors(spec.selectors, {
+      path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
+      returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
+      values, hostNs: () => 0,
+    });
+    return {
+      path: hp,
+      description: `${spec.path}:${t.label}`,
+      attach: { kind: "uprobe", binary: spec.path, func: t.func, offset: t.offset, withReturn: spec.return },
+      op: GenericOp.UPROBE,
+      flags: HOOK_F.ENABLED | (spec.return ? HOOK_F.RETURN : 0),
+      recSize: 168, // sizeof(struct pt_regs) on x86-64
+      retOff: PT_REGS_RET, retSize: 8, retType: meta.returnArg?.gt ?? GT.S64,
+      args: specs,
+      selectors,
+      meta,
+    };
+  });
+}
+
+function optionValue(policy: TracingPolicy, name: string): string | undefined {
+  return policy.spec.options?.find((o) => o.name === name)?.value;
+}
+
+/** Compiles a validated policy for this kernel, or throws CompileError naming what cannot be. */
+export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledPolicy {
+  const values = newValueSets();
+  const hooks: HookPlan[] = [];
+  const issues: Array<{ path: string; reason: string }> = [];
+  const attempt = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof CompileError) issues.push(...e.issues);
+      else throw e;
+    }
+  };
+  const spec = policy.spec;
+  if (policy.kind === "TracingPolicyNamespaced") {
+    issues.push({ path: "kind", reason: "TracingPolicyNamespaced needs pod information (Kubernetes support is not there yet)" });
+  }
+  if (spec.podSelector || spec.containerSelector) {
+    issues.push({ path: spec.podSelector ? "spec.podSelector" : "spec.containerSelector", reason: "pod and container selectors need Kubernetes support, which is not there yet" });
+  }
+  (spec.kprobes ?? []).forEach((k, i) => attempt(() => {
+    const path = `spec.kprobes[${i}]`;
+    for (const call of expandCalls(policy, k.call, path, env.tracefsRoot)) {
+      if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env));
+      else if (!env.kprobes) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set)`);
+      else fail(`${path}.call`, "kernel function hooks are not supported by tetragon-ts yet");
+    }
+  }));
+  (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env))));
+  (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values))));
+  if (spec.lsmhooks?.length) issues.push({ path: "spec.lsmhooks", reason: "BPF-LSM programs cannot be loaded on this kernel" });
+  if (spec.fentries?.length) issues.push({ path: "spec.fentries", reason: "fentry programs cannot be loaded on this kernel" });
+  if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });
+  if (spec.enforcers?.length) issues.push({ path: "spec.enforcers", reason: "enforcers are not supported by tetragon-ts yet" });
+  if (spec.loader) issues.push({ path: "spec.loader", reason: "the loader sensor is not supported by tetragon-ts yet" });
+  if (issues.length) throw new CompileError(issues, policy.metadata.name);
+  if (hooks.length === 0) throw new CompileError([{ path: "spec", reason: "the policy has no hooks" }], policy.metadata.name);
+  if (hooks.length > LIMITS.MAX_HOOKS) throw new CompileError([{ path: "spec", reason: `at most ${LIMITS.MAX_HOOKS} hooks` }], policy.metadata.name);
+  const mode = optionValue(policy, "policy-mode") === "monitor" ? "monitor" : "enforce";
+  if (mode === "monitor") for (const h of hooks) h.flags |= HOOK_F.MONITOR;
+  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode };
+}

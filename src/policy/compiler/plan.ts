@@ -1,0 +1,111 @@
+/**
+ * What a compiled policy is made of: hooks, each with its attachment, its hook_config
+ * contents (argument layout and selectors) and the values its selectors look up in maps.
+ * Value sets are numbered per policy; the sensor renumbers them when it installs the policy.
+ */
+export type HookKind = "tracepoint" | "uprobe" | "kprobe";
+export type EventKind = "kprobe" | "tracepoint" | "uprobe";
+
+export interface ArgSpecPlan {
+  gt: number;
+  size: number;
+  sizeArg: number;
+  flags: number;
+  off: number;
+  maxData: number;
+}
+
+/** How one argument slot comes out in the event. */
+export interface ArgOutput {
+  slot: number;
+  /** the policy's type name, e.g. "string", "fd", "int" */
+  type: string;
+  gt: number;
+  label?: string;
+  /** read for a size or a selector only, not shown */
+  hidden: boolean;
+  /** for `int`-family output variants */
+  signed: boolean;
+  bits: number;
+}
+
+export interface MatchArgPlan {
+  arg: number;
+  op: number;
+  vals: bigint[];
+  signed: boolean;
+  /** local value-set number, or -1 */
+  set: number;
+}
+
+export interface SelectorPlan {
+  pids?: { op: number; pids: number[]; nsPid: boolean; followForks: boolean };
+  bin?: { op: number; parent: boolean; set: number };
+  ns: Array<{ ns: number; op: number; vals: number[] }>;
+  nsChanges: number;
+  nsChangesOp: number;
+  caps: Array<{ type: number; op: number; changes: boolean; mask: bigint }>;
+  args: MatchArgPlan[];
+  ret: MatchArgPlan[];
+  actions: Array<{ action: number; arg: number; scope: number }>;
+}
+
+export interface ValueSets {
+  /** local set number → values */
+  strEq: Map<number, string[]>;
+  strPrefix: Map<number, string[]>;
+  strPostfix: Map<number, string[]>;
+  num: Map<number, bigint[]>;
+  addr: Map<number, Array<{ family: number; addr: Buffer; bits: number }>>;
+  next: number;
+}
+
+export interface EventMeta {
+  kind: EventKind;
+  policyName: string;
+  /** process_kprobe: function_name as Tetragon reports it (__x64_sys_openat) */
+  functionName: string;
+  subsys: string;
+  event: string;
+  path: string;
+  symbol: string;
+  message: string;
+  tags: string[];
+  args: ArgOutput[];
+  returnArg?: { type: string; gt: number; label?: string; signed: boolean };
+  hasReturn: boolean;
+}
+
+export type AttachPlan =
+  | { kind: "tracepoint"; category: string; name: string; exit?: { category: string; name: string } }
+  | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
+  | { kind: "kprobe"; func: string; withReturn: boolean };
+
+export interface HookPlan {
+  /** where in the policy it comes from, e.g. spec.kprobes[0] */
+  path: string;
+  /** a short human description: "syscalls/sys_enter_openat" */
+  description: string;
+  attach: AttachPlan;
+  op: number;
+  flags: number;
+  recSize: number;
+  retOff: number;
+  retSize: number;
+  retType: number;
+  args: ArgSpecPlan[];
+  selectors: SelectorPlan[];
+  meta: EventMeta;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  namespace: string;
+  hooks: HookPlan[];
+  values: ValueSets;
+  mode: "enforce" | "monitor";
+}
+
+export function newValueSets(): ValueSets {
+  return { strEq: new Map(), strPrefix: new Map(), strPostfix: new Map(), num: new Map(), addr: new Map(), next: 0 };
+}

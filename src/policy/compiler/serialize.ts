@@ -1,0 +1,135 @@
+/** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
+import {
+  ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, LIMITS,
+} from "../../decode/generic-layout";
+import type { HookPlan, MatchArgPlan, ValueSets } from "./plan";
+
+export type SetIdMap = (local: number) => number;
+
+function writeMatchArg(b: Buffer, off: number, m: MatchArgPlan, ids: SetIdMap): void {
+  b.writeUInt8(m.arg, off + MATCH_ARG.arg);
+  b.writeUInt8(m.op, off + MATCH_ARG.op);
+  b.writeUInt8(m.vals.length, off + MATCH_ARG.nvals);
+  b.writeUInt8(m.signed ? MATCH_F_SIGNED : 0, off + MATCH_ARG.flags);
+  b.writeUInt32LE(m.set >= 0 ? ids(m.set) : 0, off + MATCH_ARG.set_id);
+  m.vals.forEach((v, i) => b.writeBigUInt64LE(v, off + MATCH_ARG.vals + i * 8));
+}
+
+export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags): Buffer {
+  const b = Buffer.alloc(HOOK_CONFIG.SIZE);
+  b.writeUInt32LE(flags, HOOK_CONFIG.flags);
+  b.writeUInt32LE(h.op, HOOK_CONFIG.op);
+  b.writeUInt16LE(h.recSize, HOOK_CONFIG.rec_size);
+  b.writeUInt16LE(h.retOff, HOOK_CONFIG.ret_off);
+  b.writeUInt8(h.retSize, HOOK_CONFIG.ret_size);
+  b.writeUInt8(h.retType, HOOK_CONFIG.ret_type);
+  b.writeUInt8(h.args.length, HOOK_CONFIG.nargs);
+  b.writeUInt8(h.selectors.length, HOOK_CONFIG.nselectors);
+  h.args.forEach((a, i) => {
+    const o = HOOK_CONFIG.args + i * ARG_SPEC.SIZE;
+    b.writeUInt8(a.gt, o + ARG_SPEC.type);
+    b.writeUInt8(a.size, o + ARG_SPEC.size);
+    b.writeInt8(a.sizeArg, o + ARG_SPEC.size_arg);
+    b.writeUInt8(a.flags, o + ARG_SPEC.flags);
+    b.writeUInt16LE(a.off, o + ARG_SPEC.off);
+    b.writeUInt16LE(a.maxData, o + ARG_SPEC.max_data);
+  });
+  h.selectors.forEach((s, si) => {
+    const o = HOOK_CONFIG.sel + si * SELECTOR.SIZE;
+    b.writeUInt8(s.args.length, o + SELECTOR.n_args);
+    b.writeUInt8(s.ret.length, o + SELECTOR.n_ret);
+    b.writeUInt8(s.ns.length, o + SELECTOR.n_ns);
+    b.writeUInt8(s.caps.length, o + SELECTOR.n_caps);
+    b.writeUInt8(s.actions.length, o + SELECTOR.n_actions);
+    b.writeUInt16LE(s.nsChanges & 0xffff, o + SELECTOR.ns_changes);
+    b.writeUInt8(s.nsChangesOp, o + SELECTOR.ns_changes_op);
+    if (s.pids) {
+      const p = o + SELECTOR.pids;
+      b.writeUInt8(s.pids.op, p + MATCH_PIDS.op);
+      b.writeUInt8(s.pids.pids.length, p + MATCH_PIDS.n);
+      b.writeUInt8(s.pids.nsPid ? 1 : 0, p + MATCH_PIDS.ns_pid);
+      b.writeUInt8(s.pids.followForks ? 1 : 0, p + MATCH_PIDS.follow_forks);
+      s.pids.pids.forEach((v, i) => b.writeUInt32LE(v >>> 0, p + MATCH_PIDS.pids + i * 4));
+    }
+    if (s.bin) {
+      const p = o + SELECTOR.bin;
+      b.writeUInt8(s.bin.op, p + MATCH_BIN.op);
+      b.writeUInt8(s.bin.parent ? 1 : 0, p + MATCH_BIN.parent);
+      b.writeUInt32LE(ids(s.bin.set), p + MATCH_BIN.set_id);
+    }
+    s.ns.forEach((n, i) => {
+      const p = o + SELECTOR.ns + i * MATCH_NS.SIZE;
+      b.writeUInt8(n.ns, p + MATCH_NS.ns);
+      b.writeUInt8(n.op, p + MATCH_NS.op);
+      b.writeUInt8(n.vals.length, p + MATCH_NS.n);
+      n.vals.forEach((v, j) => b.writeUInt32LE(v >>> 0, p + MATCH_NS.vals + j * 4));
+    });
+    s.caps.forEach((c, i) => {
+      const p = o + SELECTOR.caps + i * MATCH_CAPS.SIZE;
+      b.writeUInt8(c.type, p + MATCH_CAPS.type);
+      b.writeUInt8(c.op, p + MATCH_CAPS.op);
+      b.writeUInt8(c.changes ? 1 : 0, p + MATCH_CAPS.changes);
+      b.writeBigUInt64LE(c.mask, p + MATCH_CAPS.mask);
+    });
+    s.args.forEach((m, i) => writeMatchArg(b, o + SELECTOR.args + i * MATCH_ARG.SIZE, m, ids));
+    s.ret.forEach((m, i) => writeMatchArg(b, o + SELECTOR.ret + i * MATCH_ARG.SIZE, m, ids));
+    s.actions.forEach((a, i) => {
+      const p = o + SELECTOR.actions + i * SELECTOR_ACTION.SIZE;
+      b.writeUInt32LE(a.action, p + SELECTOR_ACTION.action);
+      b.writeUInt32LE(a.arg >>> 0, p + SELECTOR_ACTION.arg);
+      b.writeUInt32LE(a.scope, p + SELECTOR_ACTION.scope);
+    });
+  });
+  return b;
+}
+
+export interface MapEntries {
+  strEq: Buffer[];
+  strPrefix: Buffer[];
+  strPostfix: Buffer[];
+  num: Buffer[];
+  addr: Buffer[];
+}
+
+function strKey(id: number, s: string): Buffer {
+  const k = Buffer.alloc(STR_KEY.SIZE);
+  const bytes = Buffer.from(s);
+  k.writeUInt32LE(id, STR_KEY.set_id);
+  k.writeUInt32LE(bytes.length, STR_KEY.len);
+  bytes.copy(k, STR_KEY.s, 0, LIMITS.STR_KEY_LEN - 1);
+  return k;
+}
+
+function lpmKey(id: number, s: string): Buffer {
+  const k = Buffer.alloc(STR_LPM_KEY.SIZE);
+  const bytes = Buffer.from(s, "latin1");
+  k.writeUInt32LE(32 + Math.min(bytes.length, LIMITS.STR_LPM_LEN) * 8, STR_LPM_KEY.prefixlen);
+  k.writeUInt32LE(id, STR_LPM_KEY.set_id);
+  bytes.copy(k, STR_LPM_KEY.s, 0, LIMITS.STR_LPM_LEN);
+  return k;
+}
+
+/** The keys of every value set, with the sets numbered by `ids`. */
+export function valueMapEntries(v: ValueSets, ids: SetIdMap): MapEntries {
+  const out: MapEntries = { strEq: [], strPrefix: [], strPostfix: [], num: [], addr: [] };
+  for (const [set, vals] of v.strEq) for (const s of vals) out.strEq.push(strKey(ids(set), s));
+  for (const [set, vals] of v.strPrefix) for (const s of vals) out.strPrefix.push(lpmKey(ids(set), Buffer.from(s).toString("latin1")));
+  // postfix values were reversed byte-wise into latin1 strings by the compiler
+  for (const [set, vals] of v.strPostfix) for (const s of vals) out.strPostfix.push(lpmKey(ids(set), s));
+  for (const [set, vals] of v.num) for (const n of vals) {
+    const k = Buffer.alloc(NUM_KEY.SIZE);
+    k.writeUInt32LE(ids(set), NUM_KEY.set_id);
+    k.writeBigUInt64LE(BigInt.asUintN(64, n), NUM_KEY.value);
+    out.num.push(k);
+  }
+  for (const [set, vals] of v.addr) for (const a of vals) {
+    const k = Buffer.alloc(ADDR_LPM_KEY.SIZE);
+    k.writeUInt32LE(64 + a.bits, ADDR_LPM_KEY.prefixlen);
+    k.writeUInt32LE(ids(set), ADDR_LPM_KEY.set_id);
+    k.writeUInt32LE(a.family, ADDR_LPM_KEY.family);
+    a.addr.copy(k, ADDR_LPM_KEY.addr);
+    out.addr.push(k);
+  }
+  return out;
+}

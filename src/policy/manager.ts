@@ -1,0 +1,133 @@
+/**
+ * The tracing policies of a running agent: add (parse, compile, install: all or nothing),
+ * delete, enable/disable, set-mode and list, for every domain (grpc, static, k8s).
+ */
+import { parsePolicy } from "./parse";
+import { compilePolicy, type CompileEnv } from "./compiler/hooks";
+import type { GenericSensor, InstalledPolicy, HookCounters } from "../sensors/tracing/generic-sensor";
+import type { TracingPolicy } from "./types";
+import type { Logger } from "../log/logger";
+
+export type PolicyState = "enabled" | "disabled" | "load_error" | "error";
+export type PolicyMode = "enforce" | "monitor";
+
+export interface ManagedPolicy {
+  id: number;
+  name: string;
+  namespace: string;
+  domain: string;
+  policy: TracingPolicy;
+  state: PolicyState;
+  error: string;
+  mode: PolicyMode;
+  installed?: InstalledPolicy;
+}
+
+export class PolicyManagerError extends Error {
+  constructor(readonly kind: "not_found" | "already_exists" | "invalid", message: string) {
+    super(message);
+    this.name = "PolicyManagerError";
+  }
+}
+
+export interface PolicyStatusView {
+  id: number;
+  name: string;
+  namespace: string;
+  domain: string;
+  state: PolicyState;
+  error: string;
+  mode: PolicyMode;
+  sensors: string[];
+  hooks: Array<{ section: string; description: string; index: number }>;
+  kernelMemoryBytes: number;
+  counters: HookCounters;
+}
+
+export class PolicyManager {
+  private readonly policies = new Map<string, ManagedPolicy>();
+  private nextId = 1;
+
+  constructor(private readonly sensor: GenericSensor, private readonly env: CompileEnv, private readonly log: Logger) {}
+
+  private key(namespace: string, name: string): string {
+    return `${namespace}/${name}`;
+  }
+
+  /** Parses, compiles and installs a policy; throws (and keeps nothing) when any step fails. */
+  add(yaml: string, domain: string, source?: string): ManagedPolicy {
+    const policy = parsePolicy(yaml, source);
+    const namespace = policy.metadata.namespace ?? "";
+    const key = this.key(namespace, policy.metadata.name);
+    if (this.policies.has(key)) {
+      throw new PolicyManagerError("already_exists", `tracing policy ${policy.metadata.name}${namespace ? ` in namespace ${namespace}` : ""} already exists`);
+    }
+    const compiled = compilePolicy(policy, this.env);
+    const installed = this.sensor.install(compiled);
+    const managed: ManagedPolicy = {
+      id: this.nextId++, name: policy.metadata.name, namespace, domain, policy, state: "enabled", error: "",
+      mode: compiled.mode, installed,
+    };
+    this.policies.set(key, managed);
+    this.log.info({ policy: managed.name, domain, hooks: compiled.hooks.map((h) => h.description) }, "tracing policy added");
+    return managed;
+  }
+
+  private find(name: string, namespace: string, domain?: string): ManagedPolicy {
+    const p = this.policies.get(this.key(namespace, name));
+    if (!p || (domain && p.domain !== domain)) {
+      throw new PolicyManagerError("not_found", `tracing policy ${name}${namespace ? ` in namespace ${namespace}` : ""} not found`);
+    }
+    return p;
+  }
+
+  delete(name: string, namespace = "", domain?: string): void {
+    const p = this.find(name, namespace, domain);
+    if (p.installed) this.sensor.uninstall(p.installed);
+    p.installed = undefined;
+    this.policies.delete(this.key(namespace, name));
+    this.log.info({ policy: name, domain: p.domain }, "tracing policy deleted");
+  }
+
+  configure(name: string, namespace: string, change: { enable?: boolean; mode?: PolicyMode }, domain?: string): void {
+    const p = this.find(name, namespace, domain);
+    if (!p.installed) throw new PolicyManagerError("invalid", `tracing policy ${name} is not loaded`);
+    if (change.mode && change.mode !== p.mode) {
+      this.sensor.setMonitor(p.installed, change.mode === "monitor");
+      p.mode = change.mode;
+    }
+    if (change.enable !== undefined) {
+      try {
+        this.sensor.setEnabled(p.installed, change.enable);
+        p.state = change.enable ? "enabled" : "disabled";
+        p.error = "";
+      } catch (err) {
+        p.state = "error";
+        p.error = String((err as Error).message);
+        throw err;
+      }
+    }
+  }
+
+  list(domain?: string): PolicyStatusView[] {
+    return [...this.policies.values()]
+      .filter((p) => !domain || p.domain === domain)
+      .map((p) => ({
+        id: p.id, name: p.name, namespace: p.namespace, domain: p.domain, state: p.state, error: p.error, mode: p.mode,
+        sensors: ["generic_sensor"],
+        hooks: (p.installed?.hooks ?? []).map((h, i) => ({ section: h.plan.path, description: h.plan.description, index: i })),
+        kernelMemoryBytes: p.installed ? this.sensor.kernelMemory(p.installed) : 0,
+        counters: p.installed ? this.sensor.counters(p.installed) : { posted: 0, signal: 0, monitorSignal: 0, nopost: 0 },
+      }));
+  }
+
+  domains(): string[] {
+    return [...new Set([...this.policies.values()].map((p) => p.domain))].sort();
+  }
+
+  /** Removes every policy: on agent stop. */
+  clear(): void {
+    for (const p of this.policies.values()) if (p.installed) this.sensor.uninstall(p.installed);
+    this.policies.clear();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Records of the generic hook sensor to process_kprobe, process_tracepoint and
+ * process_uprobe events: arguments decoded by the hook's layout into Tetragon's
+ * KprobeArgument variants, the process and parent from the process cache.
+ */
+import { create } from "@bufbuild/protobuf";
+import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
+import {
+  KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
+  ProcessKprobeSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
+  type KprobeArgument, type Process,
+} from "../../api/gen/tetragon/tetragon_pb";
+import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_GENERIC, LIMITS } from "../../decode/generic-layout";
+import { HEADER } from "../../decode/layout";
+import type { ArgOutput, HookPlan } from "../../policy/compiler/plan";
+import type { ProcessCache, CachedProcess } from "../../process/cache";
+import { execId } from "../../process/exec-id";
+import type { KtimeClock } from "../../process/ktime";
+import { CAP_NAMES } from "../../process/capabilities";
+
+export interface GenericEventOptions {
+  nodeName: string;
+  clusterName: string;
+  clock: KtimeClock;
+  ancestors: { kprobe: boolean; tracepoint: boolean; uprobe: boolean };
+}
+
+const FAMILY: Record<number, string> = { 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6" };
+
+function action(a: number): KprobeAction {
+  if (a === ACT.SIGKILL) return KprobeAction.SIGKILL;
+  if (a === ACT.SIGNAL) return KprobeAction.SIGNAL;
+  return KprobeAction.POST;
+}
+
+function ipString(family: number, b: Buffer): string {
+  if (family === 2) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
+}
+
+export class GenericEvents {
+  constructor(
+    private readonly cache: ProcessCache,
+    private readonly hooks: ReadonlyArray<HookPlan | undefined>,
+    private readonly opts: GenericEventOptions,
+    private readonly emit: (ev: GetEventsResponse) => void,
+    private readonly countUnknownHook: () => void,
+  ) {}
+
+  private argument(out: { gt: number; label?: string; type: string }, value: bigint, data: Buffer, origLen: number): KprobeArgument | undefined {
+    const a = create(KprobeArgumentSchema, { label: out.label ?? "" });
+    switch (out.gt) {
+      case GT.S32: case GT.S16: case GT.S8:
+        a.arg = { case: "intArg", value: Number(BigInt.asIntN(32, value)) };
+        break;
+      case GT.U32: case GT.U16: case GT.U8:
+        a.arg = { case: "uintArg", value: Number(BigInt.asUintN(32, value)) };
+        break;
+      case GT.S64:
+        a.arg = { case: "longArg", value: BigInt.asIntN(64, value) };
+        break;
+      case GT.U64: case GT.SIZE:
+        a.arg = { case: "sizeArg", value: BigInt.asUintN(64, value) };
+        break;
+      case GT.STRING: case GT.KSTRING: case GT.DATA_LOC:
+        a.arg = { case: "stringArg", value: data.toString("utf8") };
+        break;
+      case GT.FD:
+        a.arg = { case: "fileArg", value: create(KprobeFileSchema, { path: data.toString("utf8") }) };
+        break;
+      case GT.CHAR_BUF: case GT.CONST_BUF: {
+        const bytes = new Uint8Array(data);
+        if (origLen > data.length) {
+          a.arg = { case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: bytes, origSize: BigInt(origLen) }) };
+        } else {
+          a.arg = { case: "bytesArg", value: bytes };
+        }
+        break;
+      }
+      case GT.SOCKADDR: {
+        if (data.length < 20) return a;
+        const family = data.readUInt16LE(0);
+        a.arg = {
+          case: "sockaddrArg",
+          value: create(KprobeSockaddrSchema, {
+            family: FAMILY[family] ?? String(family),
+            addr: family === 2 || family === 10 ? ipString(family, data.subarray(4, 20)) : "",
+            port: data.readUInt16LE(2),
+          }),
+        };
+        break;
+      }
+      case GT.SYSCALL64: {
+        const id = Number(BigInt.asUintN(32, value));
+        a.arg = { case: "syscallId", value: create(SyscallIdSchema, { id, abi: "x64" }) };
+        break;
+      }
+      case GT.CAPABILITY: {
+        const v = Number(BigInt.asIntN(32, value));
+        a.arg = { case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: v, name: CAP_NAMES[v] ?? "" }) };
+        break;
+      }
+      case GT.KERNEL_CAP:
+        a.arg = { case: "kernelCapTArg", value: BigInt.asUintN(64, value).toString(16) };
+        break;
+      case GT.BPF_CMD:
+        a.arg = { case: "bpfCmdArg", value: Number(BigInt.asIntN(32, value)) };
+        break;
+      default:
+        return undefined;
+    }
+    return a;
+  }
+
+  private processOf(pid: number, procKtime: bigint, tid: number): { proc: CachedProcess | undefined; process: Process } {
+    let proc = procKtime !== 0n ? this.cache.peek(execId(this.opts.nodeName, procKtime, pid)) : undefined;
+    if (!proc) proc = this.cache.byPidCurrent(pid);
+    if (!proc) {
+      this.cache.countMiss();
+      return { proc: undefined, process: create(ProcessSchema, { pid, tid }) };
+    }
+    return { proc, process: { ...proc.process, tid, refcnt: proc.refcnt } };
+  }
+
+  handle(buf: Buffer, view: DataView, off: number): void {
+    const hookId = view.getUint32(off + MSG_GENERIC.hook_id, true);
+    const plan = this.hooks[hookId];
+    if (!plan) {
+      this.countUnknownHook();
+      return;
+    }
+    const meta = plan.meta;
+    const pid = view.getUint32(off + MSG_GENERIC.pid, true);
+    const tid = view.getUint32(off + MSG_GENERIC.tid, true);
+    const procKtime = view.getBigUint64(off + MSG_GENERIC.proc_ktime, true);
+    const flags = view.getUint32(off + MSG_GENERIC.flags, true);
+    const act = view.getUint32(off + MSG_GENERIC.action, true);
+    const dataStart = off + MSG_GENERIC.SIZE;
+    const dataLen = view.getUint16(off + MSG_GENERIC.data_len, true);
+    const slot = (i: number) => {
+      const s = off + MSG_GENERIC.args + i * ARG_SLOT.SIZE;
+      const value = view.getBigUint64(s + ARG_SLOT.value, true);
+      const o = view.getUint16(s + ARG_SLOT.off, true);
+      const l = view.getUint16(s + ARG_SLOT.len, true);
+      const orig = view.getUint32(s + ARG_SLOT.orig_len, true);
+      const end = Math.min(o + l, dataLen);
+      return { value, data: buf.subarray(dataStart + o, dataStart + Math.max(o, end)), orig };
+    };
+    const args: KprobeArgument[] = [];
+    for (const out of meta.args as ArgOutput[]) {
+      if (out.hidden) continue;
+      const s = slot(out.slot);
+      const a = this.argument(out, s.value, s.data, s.orig);
+      if (a) args.push(a);
+    }
+    const { proc, process } = this.processOf(pid, procKtime, tid);
+    const parentEntry = proc ? this.cache.peek(proc.process.parentExecId) : undefined;
+    const parent = parentEntry ? { ...parentEntry.process, refcnt: parentEntry.refcnt } : undefined;
+    const ev = create(GetEventsResponseSchema, {
+      nodeName: this.opts.nodeName,
+      clusterName: this.opts.clusterName,
+      time: this.opts.clock.timestamp(view.getBigUint64(off + HEADER.ktime, true)),
+    });
+    const kact = action(act);
+    if (meta.kind === "kprobe") {
+      const k = create(ProcessKprobeSchema, {
+        process, parent, functionName: meta.functionName, args, action: kact, policyName: meta.policyName,
+        message: meta.message, tags: meta.tags,
+      });
+      if (meta.hasReturn && meta.returnArg && flags & GENERIC_F.RETURN) {
+        const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
+        const rs = slot(LIMITS.RET_ARG);
+        k.return = this.argument(meta.returnArg, BigInt.asUintN(64, ret), rs.data, rs.orig);
+        k.returnAction = KprobeAction.POST;
+      }
+      ev.event = { case: "processKprobe", value: k };
+    } else if (meta.kind === "tracepoint") {
+      ev.event = {
+        case: "processTracepoint",
+        value: create(ProcessTracepointSchema, {
+          process, parent, subsys: meta.subsys, event: meta.event, args, policyName: meta.policyName,
+          action: kact, message: meta.message, tags: meta.tags,
+        }),
+      };
+    } else {
+      ev.event = {
+        case: "processUprobe",
+        value: create(ProcessUprobeSchema, {
+          process, parent, path: meta.path, symbol: meta.symbol, policyName: meta.policyName, message: meta.message,
+          args, tags: meta.tags, action: kact,
+        }),
+      };
+    }
+    this.emit(ev);
+  }
+}

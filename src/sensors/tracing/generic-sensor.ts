@@ -1,0 +1,375 @@
+/**
+ * The generic hook sensor: bpf/programs/generic.bpf.c loaded once, sharing execve_map and
+ * the ring buffer with the process sensor through their pins. Installing a policy writes its
+ * hooks into hook_config and its values into the value maps, then attaches the generic
+ * programs with a cookie naming each hook; removing it undoes exactly that.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AttachSpec, NativeAddon, NativeLink, NativeObject } from "../../loader/native";
+import {
+  ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS,
+} from "../../decode/generic-layout";
+import type { CompiledPolicy, HookPlan } from "../../policy/compiler/plan";
+import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
+import type { Logger } from "../../log/logger";
+
+export interface GenericSensorConfig {
+  objectPath: string;
+  /** where the shared maps of the generic objects are pinned */
+  pinDir: string;
+  /** the process sensor's pins */
+  execveMapPin: string;
+  eventsPin: string;
+  execveMapEntries: number;
+  ringBufferBytes: number;
+  wakeupBytes: number;
+  agentTgid: number;
+  btfPath?: string;
+  verbose: number;
+}
+
+export interface InstalledHook {
+  id: number;
+  plan: HookPlan;
+  /** keys of the attachments it runs from */
+  attachKeys: string[];
+}
+
+export interface InstalledPolicy {
+  compiled: CompiledPolicy;
+  hooks: InstalledHook[];
+  entries: MapEntries;
+  setIds: Map<number, number>;
+  attached: boolean;
+  monitor: boolean;
+}
+
+export interface HookCounters { posted: number; signal: number; monitorSignal: number; nopost: number }
+
+const VALUE_MAPS: Array<[keyof MapEntries, string]> = [
+  ["strEq", "str_eq_map"], ["strPrefix", "str_prefix_map"], ["strPostfix", "str_postfix_map"],
+  ["num", "num_set_map"], ["addr", "addr_map"],
+];
+
+/** Maps every generic object shares through pins (scratch maps stay per object). */
+const SHARED_MAPS = [
+  "hook_config", "attach_hooks", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
+];
+
+const PROGRAM_OF: Record<HookPlan["attach"]["kind"], { entry: string; exit: string }> = {
+  tracepoint: { entry: "generic_tracepoint", exit: "generic_tracepoint_exit" },
+  uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
+  kprobe: { entry: "generic_kprobe", exit: "generic_kretprobe" },
+};
+const ALL_PROGRAMS = Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]);
+
+/** One attachment of a generic program; every hook on the same target shares it. */
+interface Attachment {
+  key: string;
+  slot: number;
+  link: NativeLink;
+  hookIds: number[];
+  recSize: number;
+}
+
+export class GenericSensor {
+  /** one object per program kind, loaded when a policy first needs it: each costs seconds of verification */
+  private objs = new Map<string, NativeObject>();
+  private fds = new Map<string, number>();
+  private freeIds: number[] = [];
+  private freeSlots: number[] = [];
+  private attachments = new Map<string, Attachment>();
+  private nextSetId = 1;
+  /** hook id → its plan, for decoding records */
+  readonly hooks: Array<HookPlan | undefined> = new Array(LIMITS.MAX_HOOKS);
+
+  constructor(private readonly native: NativeAddon, private readonly cfg: GenericSensorConfig, private readonly log: Logger) {
+    for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
+    for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) this.freeSlots.push(i);
+  }
+
+  get loaded(): boolean {
+    return this.objs.size > 0;
+  }
+
+  private pinOf(map: string): string {
+    return path.join(this.cfg.pinDir, map);
+  }
+
+  /** Loads the object holding `prog` (and, with the first one, the shared maps). */
+  load(prog: string): NativeObject {
+    const have = this.objs.get(prog);
+    if (have) return have;
+    if (this.objs.size === 0) this.removeStalePins();
+    const obj = new this.native.BpfObject(this.cfg.objectPath, { btfCustomPath: this.cfg.btfPath, kernelLogLevel: this.cfg.verbose });
+    try {
+      const u32 = (v: number) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(v >>> 0);
+        return b;
+      };
+      obj.setGlobal("agent_tgid", u32(this.cfg.agentTgid));
+      obj.setGlobal("wakeup_bytes", u32(this.cfg.wakeupBytes));
+      obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
+      obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
+      obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
+      obj.setMapPinPath("events", this.cfg.eventsPin);
+      for (const m of SHARED_MAPS) obj.setMapPinPath(m, this.pinOf(m));
+      for (const p of ALL_PROGRAMS) obj.setProgramAutoload(p, p === prog);
+      const t0 = Date.now();
+      obj.load();
+      this.log.info({ program: prog, ms: Date.now() - t0 }, "generic sensor program loaded");
+    } catch (err) {
+      obj.close();
+      throw new Error(`load sensor generic program ${prog}`, { cause: err });
+    }
+    this.objs.set(prog, obj);
+    if (this.fds.size === 0) for (const m of SHARED_MAPS) this.fds.set(m, obj.mapFd(m));
+    return obj;
+  }
+
+  private removeStalePins(): void {
+    fs.mkdirSync(this.cfg.pinDir, { recursive: true });
+    for (const m of SHARED_MAPS) fs.rmSync(this.pinOf(m), { force: true });
+  }
+
+  private fd(name: string): number {
+    const fd = this.fds.get(name);
+    if (fd === undefined) throw new Error(`generic sensor map ${name} is not loaded`);
+    return fd;
+  }
+
+  private writeHook(id: number, plan: HookPlan, setIds: Map<number, number>, flags: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(id);
+    this.native.mapUpdate(this.fd("hook_config"), key, serializeHook(plan, (l) => setIds.get(l)!, flags), 0);
+  }
+
+  private clearHook(id: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(id);
+    this.native.mapUpdate(this.fd("hook_config"), key, Buffer.alloc(HOOK_CONFIG.SIZE), 0);
+    const ncpu = this.native.numPossibleCpus();
+    this.native.mapUpdate(this.fd("hook_stats"), key, Buffer.alloc(HOOK_COUNTERS.SIZE * ncpu), 0);
+  }
+
+  /** The attachments a hook needs: its entry, and its exit when it reports a return value. */
+  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec }> {
+    const a = plan.attach;
+    const progs = PROGRAM_OF[a.kind];
+    if (a.kind === "tracepoint") {
+      const out = [{ key: `tp:${a.category}/${a.name}`, prog: progs.entry, spec: { kind: "tracepoint", category: a.category, name: a.name } as AttachSpec }];
+      if (a.exit && plan.flags & HOOK_F.RETURN) out.push({ key: `tp:${a.exit.category}/${a.exit.name}`, prog: progs.exit, spec: { kind: "tracepoint", category: a.exit.category, name: a.exit.name } });
+      return out;
+    }
+    if (a.kind === "uprobe") {
+      const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}`;
+      const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset } as AttachSpec }];
+      if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset, retprobe: true } });
+      return out;
+    }
+    const out = [{ key: `kp:${a.func}`, prog: progs.entry, spec: { kind: "kprobe", func: a.func } as AttachSpec }];
+    if (a.withReturn) out.push({ key: `kret:${a.func}`, prog: progs.exit, spec: { kind: "kprobe", func: a.func, retprobe: true } });
+    return out;
+  }
+
+  private writeAttachment(at: Attachment): void {
+    const v = Buffer.alloc(ATTACH_HOOKS.SIZE);
+    v.writeUInt32LE(at.hookIds.length, ATTACH_HOOKS.n);
+    v.writeUInt32LE(at.recSize, ATTACH_HOOKS.rec_size);
+    at.hookIds.forEach((id, i) => v.writeUInt32LE(id, ATTACH_HOOKS.ids + i * 4));
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(at.slot);
+    this.native.mapUpdate(this.fd("attach_hooks"), k, v, 0);
+  }
+
+  private attachHook(h: InstalledHook): void {
+    for (const t of this.targets(h.plan)) {
+      let at = this.attachments.get(t.key);
+      if (at) {
+        if (at.hookIds.length >= LIMITS.HOOKS_PER_ATTACH) throw new Error(`at most ${LIMITS.HOOKS_PER_ATTACH} hooks on ${t.key}`);
+        at.hookIds.push(h.id);
+        at.recSize = Math.max(at.recSize, h.plan.recSize);
+        this.writeAttachment(at);
+      } else {
+        const slot = this.freeSlots.pop();
+        if (slot === undefined) throw new Error("no free attachment slot");
+        const obj = this.load(t.prog);
+        const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: h.plan.recSize };
+        try {
+          this.writeAttachment(pending);
+          pending.link = obj.attach(t.prog, { ...t.spec, cookie: slot } as AttachSpec);
+        } catch (err) {
+          this.freeSlots.push(slot);
+          throw err;
+        }
+        at = pending;
+        this.attachments.set(t.key, at);
+      }
+      h.attachKeys.push(t.key);
+    }
+  }
+
+  private detachHook(h: InstalledHook): void {
+    for (const key of h.attachKeys) {
+      const at = this.attachments.get(key);
+      if (!at) continue;
+      at.hookIds = at.hookIds.filter((id) => id !== h.id);
+      if (at.hookIds.length === 0) {
+        at.link.destroy();
+        this.writeAttachment(at);
+        this.attachments.delete(key);
+        this.freeSlots.push(at.slot);
+      } else {
+        this.writeAttachment(at);
+      }
+    }
+    h.attachKeys = [];
+  }
+
+  private writeValues(entries: MapEntries): void {
+    const one = Buffer.from([1]);
+    for (const [k, map] of VALUE_MAPS) for (const key of entries[k]) this.native.mapUpdate(this.fd(map), key, one, 0);
+  }
+
+  private deleteValues(entries: MapEntries): void {
+    for (const [k, map] of VALUE_MAPS) for (const key of entries[k]) this.native.mapDelete(this.fd(map), key);
+  }
+
+  /** Installs and attaches a compiled policy; on any failure nothing of it stays. */
+  install(compiled: CompiledPolicy): InstalledPolicy {
+    for (const h of compiled.hooks) for (const t of this.targets(h)) this.load(t.prog);
+    if (compiled.hooks.length > this.freeIds.length) {
+      throw new Error(`not enough hook slots: the policy needs ${compiled.hooks.length}, ${this.freeIds.length} are free`);
+    }
+    const setIds = new Map<number, number>();
+    for (let i = 0; i < compiled.values.next; i++) setIds.set(i, this.nextSetId++);
+    const entries = valueMapEntries(compiled.values, (l) => setIds.get(l)!);
+    const inst: InstalledPolicy = { compiled, hooks: [], entries, setIds, attached: false, monitor: compiled.mode === "monitor" };
+    try {
+      this.writeValues(entries);
+      for (const plan of compiled.hooks) {
+        const h: InstalledHook = { id: this.freeIds.pop()!, plan, attachKeys: [] };
+        inst.hooks.push(h);
+        this.hooks[h.id] = plan;
+        this.writeHook(h.id, plan, setIds, plan.flags);
+      }
+      for (const h of inst.hooks) {
+        try {
+          this.attachHook(h);
+        } catch (err) {
+          throw new Error(`${h.plan.path}: attach ${h.plan.description}`, { cause: err });
+        }
+      }
+      inst.attached = true;
+      return inst;
+    } catch (err) {
+      this.uninstall(inst);
+      throw err;
+    }
+  }
+
+  uninstall(inst: InstalledPolicy): void {
+    for (const h of inst.hooks) this.detachHook(h);
+    for (const h of inst.hooks) {
+      try {
+        this.clearHook(h.id);
+      } catch (err) {
+        this.log.warn({ hook: h.id, err: String(err) }, "could not clear a hook slot");
+      }
+      this.hooks[h.id] = undefined;
+      this.freeIds.push(h.id);
+    }
+    try {
+      this.deleteValues(inst.entries);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, "could not delete a policy's values");
+    }
+    inst.hooks = [];
+    inst.attached = false;
+  }
+
+  /** Disabling detaches the programs; the slots and values stay for a later enable. */
+  setEnabled(inst: InstalledPolicy, enabled: boolean): void {
+    if (enabled === inst.attached) return;
+    if (!enabled) {
+      for (const h of inst.hooks) this.detachHook(h);
+      inst.attached = false;
+      return;
+    }
+    try {
+      for (const h of inst.hooks) this.attachHook(h);
+      inst.attached = true;
+    } catch (err) {
+      for (const h of inst.hooks) this.detachHook(h);
+      throw err;
+    }
+  }
+
+  setMonitor(inst: InstalledPolicy, monitor: boolean): void {
+    inst.monitor = monitor;
+    for (const h of inst.hooks) {
+      const flags = monitor ? h.plan.flags | HOOK_F.MONITOR : h.plan.flags & ~HOOK_F.MONITOR;
+      this.writeHook(h.id, h.plan, inst.setIds, flags);
+    }
+  }
+
+  counters(inst: InstalledPolicy): HookCounters {
+    const out: HookCounters = { posted: 0, signal: 0, monitorSignal: 0, nopost: 0 };
+    if (!this.loaded) return out;
+    const ncpu = this.native.numPossibleCpus();
+    for (const h of inst.hooks) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(h.id);
+      const v = this.native.mapLookup(this.fd("hook_stats"), key, HOOK_COUNTERS.SIZE * ncpu);
+      if (!v) continue;
+      for (let c = 0; c < ncpu; c++) {
+        const o = c * HOOK_COUNTERS.SIZE;
+        out.posted += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.posted));
+        out.signal += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.signal));
+        out.monitorSignal += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.monitor_signal));
+        out.nopost += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.nopost));
+      }
+    }
+    return out;
+  }
+
+  readStats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (!this.loaded) return out;
+    const ncpu = this.native.numPossibleCpus();
+    GenericStat.forEach((name, i) => {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(i);
+      const v = this.native.mapLookup(this.fd("generic_stats"), k, 8 * ncpu);
+      let sum = 0n;
+      if (v) for (let c = 0; c < ncpu; c++) sum += v.readBigUInt64LE(c * 8);
+      out[name] = Number(sum);
+    });
+    return out;
+  }
+
+  /** Bytes of kernel memory a policy holds: its hook slots and value-map entries. */
+  kernelMemory(inst: InstalledPolicy): number {
+    const e = inst.entries;
+    return inst.hooks.length * HOOK_CONFIG.SIZE + e.strEq.length * 272 + (e.strPrefix.length + e.strPostfix.length) * 320 + e.num.length * 24 + e.addr.length * 64;
+  }
+
+  close(keepPins = false): void {
+    for (const at of this.attachments.values()) at.link.destroy();
+    this.attachments.clear();
+    for (const o of this.objs.values()) o.close();
+    const had = this.objs.size > 0;
+    this.objs.clear();
+    this.fds.clear();
+    if (had && !keepPins) {
+      for (const m of SHARED_MAPS) fs.rmSync(this.pinOf(m), { force: true });
+      try {
+        fs.rmdirSync(this.cfg.pinDir);
+      } catch {
+        /* not empty */
+      }
+    }
+  }
+}

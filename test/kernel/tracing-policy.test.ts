@@ -1,0 +1,257 @@
+/**
+ * Tracing policies against the real kernel: syscall hooks through the syscall tracepoints,
+ * other tracepoints and uprobes, with selectors evaluated in BPF. Each test makes the call
+ * that must match and one that must not, and checks the exported events.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import * as crypto from "node:crypto";
+import { startAgent, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+
+const kp = (e: JsonEvent) => e.process_kprobe;
+
+function writePolicies(dir: string, docs: Record<string, string>): string {
+  const d = path.join(dir, "tp.d");
+  fs.mkdirSync(d, { recursive: true });
+  for (const [name, text] of Object.entries(docs)) fs.writeFileSync(path.join(d, `${name}.yaml`), text);
+  return d;
+}
+
+describe("syscall hooks", () => {
+  let agent: RunningAgent;
+  const work = tempDir("tp-work-");
+  const secret = path.join(work, "secret");
+  const other = path.join(work, "other");
+  fs.mkdirSync(secret);
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(secret, "a.txt"), "top secret\n");
+  fs.writeFileSync(path.join(other, "b.txt"), "nothing\n");
+
+  before(async () => {
+    const dir = tempDir("tp-");
+    const tpdir = writePolicies(dir, {
+      openat: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "openat-secret"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "${secret}/"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/cat"
+`,
+      write: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "write-fd"
+spec:
+  kprobes:
+  - call: "sys_write"
+    args:
+    - index: 0
+      type: "fd"
+    - index: 1
+      type: "char_buf"
+      sizeArgIndex: 3
+    - index: 2
+      type: "size_t"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values:
+        - "/written.txt"
+`,
+      failed: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "failed-opens"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    return: true
+    args:
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Postfix"
+        values:
+        - "/does-not-exist-tp"
+      matchReturnArgs:
+      - index: 0
+        operator: "LessThan"
+        values:
+        - "0"
+`,
+    });
+    agent = await startAgent(["--tracing-policy-dir", tpdir]);
+  });
+
+  after(async () => {
+    assert.equal(await agent.stop(), 0, agent.logs());
+  });
+
+  test("openat under a prefix by a listed binary gives a process_kprobe with its arguments and return value", async () => {
+    const r = spawnSync("/usr/bin/cat", [path.join(secret, "a.txt")]);
+    assert.equal(r.status, 0);
+    spawnSync("/usr/bin/cat", [path.join(other, "b.txt")]);
+    spawnSync("/usr/bin/head", ["-c1", path.join(secret, "a.txt")]);
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "openat-secret", "openat event");
+    const k = kp(ev);
+    assert.equal(k.function_name, "__x64_sys_openat");
+    assert.equal(k.process.binary, "/usr/bin/cat");
+    assert.equal(k.args[0].int_arg, -100);
+    assert.equal(k.args[1].string_arg, path.join(secret, "a.txt"));
+    assert.equal(typeof k.args[2].int_arg, "number");
+    assert.ok(k.return.int_arg >= 3, JSON.stringify(k.return));
+    assert.equal(k.action, "KPROBE_ACTION_POST");
+    assert.equal(k.return_action, "KPROBE_ACTION_POST");
+    assert.equal(k.parent.pid, process.pid);
+    await new Promise((r2) => setTimeout(r2, 300));
+    const all = agent.events().filter((e) => kp(e)?.policy_name === "openat-secret");
+    for (const e of all) {
+      assert.ok(kp(e).args[1].string_arg.startsWith(secret + "/"), "only the prefix matches");
+      assert.equal(kp(e).process.binary, "/usr/bin/cat", "only the listed binary matches");
+    }
+  });
+
+  test("write with an fd resolved to its path and the bytes written", async () => {
+    const target = path.join(work, "written.txt");
+    const marker = `hello-${crypto.randomBytes(4).toString("hex")}`;
+    spawnSync("/bin/sh", ["-c", `printf '%s' ${marker} > ${target}; printf x > ${path.join(work, "not-this.txt")}`]);
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "write-fd", "write event");
+    const k = kp(ev);
+    assert.equal(k.function_name, "__x64_sys_write");
+    assert.equal(k.args[0].file_arg.path, target);
+    assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), marker);
+    assert.equal(k.args[2].size_arg, String(marker.length));
+    assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "write-fd").length, 1);
+  });
+
+  test("matchReturnArgs keeps only the failed calls", async () => {
+    spawnSync("/usr/bin/cat", [path.join(work, "does-not-exist-tp")]);
+    fs.writeFileSync(path.join(work, "exists-tp"), "x");
+    spawnSync("/usr/bin/cat", [path.join(work, "exists-tp")]);
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "failed-opens", "failed openat");
+    assert.equal(kp(ev).return.int_arg, -2);
+    assert.equal(kp(ev).args[0].string_arg, path.join(work, "does-not-exist-tp"));
+  });
+});
+
+describe("tracepoints and sockaddr", () => {
+  test("raw_syscalls/sys_enter with syscall64 and matchPIDs", async () => {
+    const dir = tempDir("tp-raw-");
+    const tp = path.join(dir, "p.yaml");
+    fs.writeFileSync(tp, `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "raw-getppid"
+spec:
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "syscall64"
+    selectors:
+    - matchArgs:
+      - index: 4
+        operator: "Equal"
+        values:
+        - "110"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/perl"
+`);
+    const agent = await startAgent(["--tracing-policy", tp]);
+    try {
+      spawnSync("/usr/bin/perl", ["-e", "getppid(); getppid();"]);
+      spawnSync("/bin/sh", ["-c", "echo $PPID"]);
+      const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-getppid", "tracepoint event");
+      const t = ev.process_tracepoint;
+      assert.equal(t.subsys, "raw_syscalls");
+      assert.equal(t.event, "sys_enter");
+      assert.equal(t.args[0].syscall_id.id, 110);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  test("connect with sockaddr: SAddr CIDR and SPort select the connections", async () => {
+    const srv = net.createServer((s) => s.end()).listen(0, "127.0.0.1");
+    await new Promise((r) => srv.once("listening", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const dir = tempDir("tp-conn-");
+    const tp = path.join(dir, "p.yaml");
+    fs.writeFileSync(tp, `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "connect-local"
+spec:
+  kprobes:
+  - call: "sys_connect"
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SAddr"
+        values:
+        - "127.0.0.0/8"
+      - index: 1
+        operator: "SPort"
+        values:
+        - "${port}"
+`);
+    const agent = await startAgent(["--tracing-policy", tp]);
+    try {
+      const py = `import socket\ns=socket.create_connection(("127.0.0.1", ${port}))\ns.close()\ntry:\n  socket.create_connection(("127.0.0.1", 1), timeout=1)\nexcept Exception: pass\n`;
+      spawnSync("python3", ["-c", py]);
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "connect-local", "connect event");
+      const sa = kp(ev).args[1].sockaddr_arg;
+      assert.deepEqual(sa, { family: "AF_INET", addr: "127.0.0.1", port });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "connect-local").length, 1, "port 1 does not match");
+    } finally {
+      await agent.stop();
+      srv.close();
+    }
+  });
+});
