@@ -56,7 +56,6 @@ export class Agent {
   private metricsServer?: http.Server;
   private pendingBatches: Array<[Buffer, number]> | null = [];
   private lastStats: Record<string, number> = {};
-  private lastCacheMisses = 0;
   private lastCacheStats = { misses: 0, evictions: 0 };
   private api?: ApiServer;
   private readonly eventMetrics: EventMetrics;
@@ -175,7 +174,7 @@ export class Agent {
     this.metrics.buildInfo.set({ version, commit: "", runtime: process.version }, 1);
     this.api = new ApiServer({
       config: cfg, log: this.log, bus: this.bus, cache: this.cache, metrics: this.metrics, nodeName: this.node,
-      version, features: () => this.features,
+      version, features: () => this.features, policies: this.tracing?.policies,
     });
     await this.api.start();
     if (cfg["metrics-server"]) await this.startMetricsServer(cfg["metrics-server"]);
@@ -225,7 +224,10 @@ export class Agent {
     const lost = SensorStat.filter((n) => n.startsWith("ringbuf_drop")).reduce((a, n) => a + Math.max(0, (stats[n] ?? 0) - (prevStats[n] ?? 0)), 0);
     if (lost > 0) this.metrics.ringbufLost.inc(lost);
     const c = this.cache.stats();
-    if (c.misses > this.lastCacheStats.misses) this.metrics.errorsTotal.inc({ type: "process_cache_miss_on_get" }, c.misses - this.lastCacheStats.misses);
+    if (c.misses > this.lastCacheStats.misses) {
+      this.metrics.errorsTotal.inc({ type: "process_cache_miss_on_get" }, c.misses - this.lastCacheStats.misses);
+      this.log.info({ total: c.misses, since: c.misses - this.lastCacheStats.misses }, "process cache misses");
+    }
     if (c.evictions > this.lastCacheStats.evictions) this.metrics.errorsTotal.inc({ type: "process_cache_evicted" }, c.evictions - this.lastCacheStats.evictions);
     this.lastCacheStats = { misses: c.misses, evictions: c.evictions };
     this.metrics.cacheSize.set(c.size);

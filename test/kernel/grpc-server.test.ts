@@ -18,7 +18,7 @@ import { AgentMetrics } from "../../src/metrics/registry";
 import { MAX_IN_FLIGHT } from "../../src/api/server/call-sink";
 import { ApiServer, HealthCheckRequestDesc, HealthCheckResponseDesc, HealthService, ServingStatus, methodDefinition, POLICY_UNSUPPORTED } from "../../src/api/server";
 import { FineGuidanceSensors, ConfigFlag, LogLevel } from "../../src/api/gen/tetragon/sensors_pb";
-import { EventType, FieldFilterAction, GetEventsResponseSchema, type GetEventsRequest, type GetEventsResponse } from "../../src/api/gen/tetragon/events_pb";
+import { EventType, FieldFilterAction, GetEventsResponseSchema, type GetEventsResponse } from "../../src/api/gen/tetragon/events_pb";
 import { TetraClient } from "../../src/cli/tetra/common/client";
 import { tempDir } from "../helpers/agent";
 
@@ -259,4 +259,3 @@ describe("gRPC API server (in process)", () => {
   });
 });
 
-export type { GetEventsRequest };

@@ -296,4 +296,3 @@ describe("gRPC API of the real agent: streams and metrics", () => {
   });
 });
 
-export type { Stream };

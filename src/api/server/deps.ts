@@ -5,6 +5,7 @@ import type { EventBus } from "../../agent/event-bus";
 import type { ProcessCache } from "../../process/cache";
 import type { AgentMetrics } from "../../metrics/registry";
 import type { KernelFeature } from "./kernel-features";
+import type { PolicyManager } from "../../policy/manager";
 
 export interface ServerDeps {
   config: AgentConfig;
@@ -17,4 +18,6 @@ export interface ServerDeps {
   version: string;
   /** the kernel features the agent probed */
   features: () => readonly KernelFeature[];
+  /** tracing policies; without it the policy RPCs answer UNIMPLEMENTED */
+  policies?: PolicyManager;
 }

@@ -19,6 +19,7 @@ import { getEventsHandler } from "./handlers/get-events";
 import { getHealth } from "./handlers/health";
 import { versionHandlers } from "./handlers/info";
 import { stubHandlers } from "./handlers/stubs";
+import { policyHandlers } from "./handlers/policies";
 import { grpcServiceDefinition } from "./service-def";
 import {
   DEFAULT_SOCKET_NAME, infoFilePath, lookPath, removeInitInfo, writeInitInfo,
@@ -50,6 +51,7 @@ export class ApiServer {
   private implementation(): grpc.UntypedServiceImplementation {
     return {
       ...stubHandlers,
+      ...(this.deps.policies ? policyHandlers(this.deps.policies) : {}),
       getEvents: getEventsHandler(this.deps, this.hub),
       getHealth,
       ...versionHandlers(this.deps),
