@@ -113,20 +113,41 @@ describe("tetra with the real agent", () => {
     assert.equal(b.stdout, "Health Status: running\n", b.stderr);
   });
 
-  test("tracingpolicy commands print the server's message and exit 1", () => {
+  test("tracingpolicy add, list, disable, enable, set-mode and delete a real policy", () => {
     const dir = tempDir("tetra-tp-");
     const file = path.join(dir, "tp.yaml");
-    fs.writeFileSync(file, "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: x\nspec:\n  kprobes: []\n");
-    for (const [args, what] of [
-      [["tracingpolicy", "add", file], "failed to add tracing policy"],
-      [["tp", "list"], "failed to list tracing policies"],
-      [["tp", "enable", "x"], "failed to enable tracing policy"],
-      [["tp", "delete", "x"], "failed to delete tracing policy"],
-    ] as const) {
-      const r = tetra([...args], { env });
-      assert.equal(r.status, 1, args.join(" "));
-      assert.equal(r.stderr, `Error: ${what}: rpc error: code = Unimplemented desc = tracing policies are not supported yet by tetragon-ts\n`);
-    }
+    fs.writeFileSync(file, [
+      "apiVersion: cilium.io/v1alpha1", "kind: TracingPolicy", "metadata:", "  name: tetra-tp-test", "spec:",
+      "  kprobes:", "  - call: sys_getcwd", "    args:", "    - index: 1", "      type: size_t", "",
+    ].join("\n"));
+    const ok = (args: string[], out: RegExp) => {
+      const r = tetra(args, { env });
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, out, args.join(" "));
+      return r.stdout;
+    };
+    ok(["tracingpolicy", "add", file], new RegExp(`tracing policy "${file}" added`));
+    const list = ok(["tp", "list"], /^ID\s+NAME\s+DOMAIN\s+STATE\s+FILTERID\s+NAMESPACE\s+SENSORS\s+KERNELMEMORY\s+MODE\s+NPOST\s+NENFORCE\s+NMONITOR\n/);
+    assert.match(list, /\d+\s+tetra-tp-test\s+grpc\s+enabled\s+0\s+\(global\)\s+generic_sensor\s+\S+ \S+\s+enforce\s+\d+\s+0\s+0/);
+    ok(["tp", "disable", "tetra-tp-test"], /disabled/);
+    assert.match(ok(["tp", "list"], /tetra-tp-test/), /tetra-tp-test\s+grpc\s+disabled/);
+    ok(["tp", "enable", "tetra-tp-test"], /enabled/);
+    ok(["tp", "set-mode", "tetra-tp-test", "monitor"], /monitor/);
+    const json = JSON.parse(ok(["tp", "list", "-o", "json"], /tetra-tp-test/));
+    assert.equal(json.policies[0].mode, "TP_MODE_MONITOR");
+    assert.equal(json.policies[0].state, "TP_STATE_ENABLED");
+    const again = tetra(["tp", "add", file], { env });
+    assert.equal(again.status, 1);
+    assert.equal(again.stderr, "Error: failed to add tracing policy: rpc error: code = AlreadyExists desc = tracing policy tetra-tp-test already exists\n");
+    ok(["tp", "delete", "tetra-tp-test"], /deleted/);
+    const gone = tetra(["tp", "delete", "tetra-tp-test"], { env });
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /code = NotFound desc = tracing policy tetra-tp-test not found/);
+    const bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(bad, "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: x\nspec:\n  kprobes:\n  - call: sys_openat\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Bogus\n");
+    const r = tetra(["tp", "add", bad], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^Error: failed to add tracing policy: rpc error: code = InvalidArgument desc = policy 'x' rejected: spec\.kprobes\[0\]\.selectors\[0\]\.matchArgs\[0\]\.operator: unknown operator 'Bogus'/);
   });
 
   test("getevents -o compact prints the lines of a real exec, and the export file on stdin prints the same", async () => {

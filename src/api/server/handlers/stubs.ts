@@ -1,12 +1,13 @@
 /**
- * RPCs tetragon-ts does not serve yet: the tracing-policy RPCs answer UNIMPLEMENTED
- * with a clear message; the deprecated sensor RPCs fail as they do in Tetragon.
+ * RPCs without an implementation here: the tracing-policy RPCs when the server has no policy
+ * manager (handlers/policies.ts replaces them in the agent), runtime hooks, and the deprecated
+ * sensor RPCs, which fail as they do in Tetragon.
  */
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { grpcError, unimplemented } from "../status";
 import { status } from "@grpc/grpc-js";
 
-export const POLICY_UNSUPPORTED = "tracing policies are not supported yet by tetragon-ts";
+export const POLICY_UNSUPPORTED = "tracing policies are not enabled on this server";
 
 type Unary = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
 
