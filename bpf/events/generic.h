@@ -215,6 +215,19 @@ struct str_lpm_key {
 	char s[STR_LPM_LEN];
 };
 
+/* SubString values: NUL-terminated, at most SUBSTR_LEN - 1 bytes, indexed 0..count-1 */
+#define SUBSTR_LEN 128
+#define MAX_SUBSTR 100
+
+struct substr_key {
+	__u32 set_id;
+	__u32 idx;
+};
+
+struct substr_value {
+	char s[SUBSTR_LEN];
+};
+
 struct num_key {
 	__u32 set_id;
 	__u32 pad;

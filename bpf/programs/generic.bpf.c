@@ -15,6 +15,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Keep the record type in the object's BTF for test/unit/layout.test.ts. */
 const volatile struct msg_generic *btf_msg_generic __attribute__((unused));
 
+/* Kernel string functions (6.17+); user space rejects SubString where they are missing. */
+extern int bpf_strstr(const char *s1__ign, const char *s2__ign) __ksym __weak;
+
 /* The agent's own thread group: never traced, so its reads of /proc and files do not loop. */
 const volatile __u32 agent_tgid = 0;
 
@@ -317,6 +320,57 @@ static __always_inline int match_string(struct generic_scratch *s, __u8 op, __u3
 	return 0;
 }
 
+struct substr_ctx {
+	struct generic_scratch *s;
+	__u32 set_id;
+	__u32 n;
+	int found;
+};
+
+static long substr_step(__u32 i, struct substr_ctx *c)
+{
+	struct substr_key k = { .set_id = c->set_id, .idx = i };
+	struct substr_value *v;
+
+	if (i >= c->n)
+		return 1;
+	v = bpf_map_lookup_elem(&substr_map, &k);
+	if (v && bpf_strstr(c->s->skey.s, v->s) >= 0) {
+		c->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long lower_step(__u32 i, struct substr_ctx *c)
+{
+	struct generic_scratch *s = c->s;
+	char ch;
+
+	if (i >= STR_KEY_LEN)
+		return 1;
+	ch = s->skey.s[i & (STR_KEY_LEN - 1)];
+	if (!ch)
+		return 1;
+	if (ch >= 'A' && ch <= 'Z')
+		s->skey.s[i & (STR_KEY_LEN - 1)] = ch + ('a' - 'A');
+	return 0;
+}
+
+/* SubString: any of the set's values occurs in the string in s->skey.s (values of
+ * SubStringIgnCase are stored lower-cased, and the string is lowered here). */
+static __always_inline int match_substring(struct generic_scratch *s, struct match_arg *m)
+{
+	struct substr_ctx c = { .s = s, .set_id = m->set_id, .n = (__u32)m->vals[0] };
+
+	if (m->op == MOP_SUBSTR_ICASE)
+		bpf_loop(STR_KEY_LEN, lower_step, &c, 0);
+	if (c.n > MAX_SUBSTR)
+		c.n = MAX_SUBSTR;
+	bpf_loop(MAX_SUBSTR, substr_step, &c, 0);
+	return c.found;
+}
+
 static __always_inline int match_number(struct match_arg *m, __u64 v)
 {
 	int signed_cmp = m->flags & MATCH_F_SIGNED;
@@ -422,6 +476,8 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 		if (str_of_arg(s, m->arg, &len, tail) && (m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ))
 			/* longer than any stored value */
 			return m->op == MOP_STR_NEQ;
+		if (m->op == MOP_SUBSTR || m->op == MOP_SUBSTR_ICASE)
+			return match_substring(s, m);
 		return match_string(s, m->op, m->set_id, len);
 	}
 	return match_number(m, slot->value);

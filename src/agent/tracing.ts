@@ -36,6 +36,14 @@ export interface TracingDeps {
   wakeupBytes: number;
 }
 
+function hasKernelSymbol(name: string): boolean {
+  try {
+    return new RegExp(`^[0-9a-f]+ [Tt] ${name}$`, "m").test(fs.readFileSync("/proc/kallsyms", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** kprobes exist where the kernel has the kprobe PMU (CONFIG_KPROBES and KPROBE_EVENTS). */
 export function hasKprobes(): boolean {
   return fs.existsSync("/sys/bus/event_source/devices/kprobe");
@@ -68,6 +76,7 @@ export class Tracing {
     const host = hostNamespaces(cfg.procfs);
     this.policies = new PolicyManager(this.sensor, {
       kprobes: hasKprobes(),
+      substring: hasKernelSymbol("bpf_strstr"),
       hostNs: (ns) => host[NS_OF_SELECTOR[ns]] ?? 0,
     }, d.log);
     const anc = cfg["enable-ancestors"];

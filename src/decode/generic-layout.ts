@@ -7,7 +7,7 @@ export const GenericOp = { KPROBE: 13, TRACEPOINT: 14, UPROBE: 15 } as const;
 export const LIMITS = {
   MAX_HOOKS: 1024, MAX_ARGS: 5, RET_ARG: 5, MAX_SELECTORS: 5, MAX_MATCH_ARGS: 5, MAX_MATCH_RET: 2,
   MAX_VALUES: 4, MAX_NS_FILTERS: 10, MAX_CAP_FILTERS: 3, MAX_ACTIONS: 3, STR_KEY_LEN: 256,
-  STR_LPM_LEN: 248, REC_MAX: 512, ARG_DATA_MAX: 4096, MAX_ATTACH: 1024, HOOKS_PER_ATTACH: 16,
+  STR_LPM_LEN: 248, REC_MAX: 512, ARG_DATA_MAX: 4096, MAX_ATTACH: 1024, HOOKS_PER_ATTACH: 16, SUBSTR_LEN: 128, MAX_SUBSTR: 100,
 } as const;
 
 export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, SIZE: 72 } as const;
@@ -58,6 +58,7 @@ export const GENERIC_F = { RETURN: 0x1, ERROR_ARG: 0x2 } as const;
 
 export const STR_KEY = { set_id: 0, len: 4, s: 8, SIZE: 264 } as const;
 export const STR_LPM_KEY = { prefixlen: 0, set_id: 4, s: 8, SIZE: 256 } as const;
+export const SUBSTR_KEY = { set_id: 0, idx: 4, SIZE: 8 } as const;
 export const NUM_KEY = { set_id: 0, value: 8, SIZE: 16 } as const;
 export const ADDR_LPM_KEY = { prefixlen: 0, set_id: 4, family: 8, addr: 12, SIZE: 28 } as const;
 export const HOOK_COUNTERS = { posted: 0, signal: 8, monitor_signal: 16, nopost: 24, SIZE: 32 } as const;

@@ -167,6 +167,8 @@ ${selectors}
     post: openPolicy("s-postfix", `    - matchArgs:\n${sarg("Prefix", [`${base}/`])}\n${sarg("Postfix", [".post"])}`),
     notpost: openPolicy("s-notpostfix", `    - matchArgs:\n${sarg("Prefix", [`${base}/np-`])}\n${sarg("NotPostfix", [".skip"])}`),
     notprefix: openPolicy("s-notprefix", `    - matchArgs:\n${sarg("Postfix", [".npx"])}\n${sarg("NotPrefix", [`${base}/no/`])}`),
+    substr: openPolicy("s-substring", `    - matchArgs:\n${sarg("Prefix", [`${base}/ss-`])}\n${sarg("SubString", ["middle", "other"])}`),
+    substri: openPolicy("s-substring-icase", `    - matchArgs:\n${sarg("Prefix", [`${base}/si-`])}\n${sarg("SubStringIgnCase", ["MiXeD"])}`),
     neq: openPolicy("s-notequal", `    - matchArgs:\n${sarg("Prefix", [`${base}/ne-`])}\n${sarg("NotEqual", [`${base}/ne-b`])}`),
     hostns: openPolicy("ns-host", `    - matchArgs:\n${sarg("Postfix", [".nstest"])}\n      matchNamespaces:\n      - namespace: Net\n        operator: In\n        values:\n        - "host_ns"`),
     caps: openPolicy("cap-admin", `    - matchArgs:\n${sarg("Postfix", [".captest"])}\n      matchCapabilities:\n      - type: Effective\n        operator: NotIn\n        values:\n        - "CAP_SYS_ADMIN"`),
@@ -257,6 +259,13 @@ spec:
     assert.deepEqual(seen("s-notpostfix"), ["np-1.keep"]);
     assert.deepEqual(seen("s-notprefix"), ["x.npx"]);
     assert.deepEqual(seen("s-notequal"), ["ne-a"]);
+  });
+
+  test("SubString and SubStringIgnCase", async () => {
+    touch(["ss-a-middle-b", "ss-other", "ss-nothing", "si-mixed", "si-MIXED-2", "si-mix"]);
+    await settle(agent, "s-substring-icase", 2);
+    assert.deepEqual(seen("s-substring"), ["ss-a-middle-b", "ss-other"]);
+    assert.deepEqual(seen("s-substring-icase"), ["si-MIXED-2", "si-mixed"]);
   });
 
   test("matchNamespaces host_ns: a call from another network namespace does not match", async () => {

@@ -14,6 +14,8 @@ import { CompileError, fail } from "./errors";
 export interface CompileEnv {
   /** kernel features the agent probed */
   kprobes: boolean;
+  /** bpf_strstr exists: SubString operators */
+  substring: boolean;
   tracefsRoot?: string;
   hostNs: (ns: string) => number;
 }
@@ -75,7 +77,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
     returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-    values, hostNs: env.hostNs,
+    values, hostNs: env.hostNs, substring: env.substring,
   });
   const retField = exit?.fields.find((f) => f.name === "ret");
   return {
@@ -117,7 +119,7 @@ function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: strin
   meta.event = spec.event;
   meta.args = outputs;
   const selectors = compileSelectors(spec.selectors, {
-    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs,
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs, substring: env.substring,
   });
   return {
     path,
@@ -165,7 +167,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     const selectors = compileSelectors(spec.selectors, {
       path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
       returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-      values, hostNs: () => 0,
+      values, hostNs: () => 0, substring: false,
     });
     return {
       path: hp,

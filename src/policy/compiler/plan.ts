@@ -57,6 +57,8 @@ export interface ValueSets {
   strPostfix: Map<number, string[]>;
   num: Map<number, bigint[]>;
   addr: Map<number, Array<{ family: number; addr: Buffer; bits: number }>>;
+  /** SubString needles (lower-cased for SubStringIgnCase) */
+  substr: Map<number, string[]>;
   next: number;
 }
 
@@ -107,5 +109,5 @@ export interface CompiledPolicy {
 }
 
 export function newValueSets(): ValueSets {
-  return { strEq: new Map(), strPrefix: new Map(), strPostfix: new Map(), num: new Map(), addr: new Map(), next: 0 };
+  return { strEq: new Map(), strPrefix: new Map(), strPostfix: new Map(), num: new Map(), addr: new Map(), substr: new Map(), next: 0 };
 }

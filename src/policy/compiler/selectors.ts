@@ -20,6 +20,8 @@ export interface SelectorContext {
   returnOutput?: { gt: number; signed: boolean };
   values: ValueSets;
   hostNs: (ns: string) => number;
+  /** the kernel has bpf_strstr (SubString operators) */
+  substring: boolean;
 }
 
 const NS_INDEX: Record<string, number> = {
@@ -119,8 +121,18 @@ function compileArgMatch(m: ArgSelector, slot: number, out: { gt: number; signed
         plan.op = op === "Postfix" ? MOP.POSTFIX : MOP.NOT_POSTFIX;
         plan.set = newSet(ctx.values.strPostfix, ctx.values, vals.map((v) => [...Buffer.from(v)].reverse().map((b) => String.fromCharCode(b)).join("")));
         return plan;
+      case "SubString": case "SubStringIgnCase": {
+        if (!ctx.substring) fail(`${path}.operator`, `${op} needs the bpf_strstr kernel function (Linux 6.17 or later), which this kernel does not have`);
+        checkLen(LIMITS.SUBSTR_LEN);
+        if (vals.length > LIMITS.MAX_SUBSTR) fail(`${path}.values`, `at most ${LIMITS.MAX_SUBSTR} substrings`);
+        vals.forEach((v, i) => { if (v === "") fail(`${path}.values[${i}]`, "an empty substring matches everything"); });
+        plan.op = op === "SubString" ? MOP.SUBSTR : MOP.SUBSTR_ICASE;
+        plan.vals = [BigInt(vals.length)];
+        plan.set = newSet(ctx.values.substr, ctx.values, op === "SubString" ? vals : vals.map((v) => v.toLowerCase()));
+        return plan;
+      }
       default:
-        fail(`${path}.operator`, `operator ${op} is not supported on string arguments here (Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix)`);
+        fail(`${path}.operator`, `operator ${op} is not supported on string arguments here (Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix, SubString, SubStringIgnCase)`);
     }
   }
   switch (op) {

@@ -1,7 +1,7 @@
 /** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
 import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
-  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, LIMITS,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS,
 } from "../../decode/generic-layout";
 import type { HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
@@ -90,6 +90,8 @@ export interface MapEntries {
   strPostfix: Buffer[];
   num: Buffer[];
   addr: Buffer[];
+  /** key and value pairs of substr_map */
+  substr: Array<[Buffer, Buffer]>;
 }
 
 function strKey(id: number, s: string): Buffer {
@@ -112,7 +114,15 @@ function lpmKey(id: number, s: string): Buffer {
 
 /** The keys of every value set, with the sets numbered by `ids`. */
 export function valueMapEntries(v: ValueSets, ids: SetIdMap): MapEntries {
-  const out: MapEntries = { strEq: [], strPrefix: [], strPostfix: [], num: [], addr: [] };
+  const out: MapEntries = { strEq: [], strPrefix: [], strPostfix: [], num: [], addr: [], substr: [] };
+  for (const [set, vals] of v.substr) vals.forEach((s, i) => {
+    const k = Buffer.alloc(SUBSTR_KEY.SIZE);
+    k.writeUInt32LE(ids(set), SUBSTR_KEY.set_id);
+    k.writeUInt32LE(i, SUBSTR_KEY.idx);
+    const val = Buffer.alloc(LIMITS.SUBSTR_LEN);
+    Buffer.from(s).copy(val, 0, 0, LIMITS.SUBSTR_LEN - 1);
+    out.substr.push([k, val]);
+  });
   for (const [set, vals] of v.strEq) for (const s of vals) out.strEq.push(strKey(ids(set), s));
   for (const [set, vals] of v.strPrefix) for (const s of vals) out.strPrefix.push(lpmKey(ids(set), Buffer.from(s).toString("latin1")));
   // postfix values were reversed byte-wise into latin1 strings by the compiler

@@ -47,14 +47,14 @@ export interface InstalledPolicy {
 
 export interface HookCounters { posted: number; signal: number; monitorSignal: number; nopost: number }
 
-const VALUE_MAPS: Array<[keyof MapEntries, string]> = [
+const VALUE_MAPS: Array<[Exclude<keyof MapEntries, "substr">, string]> = [
   ["strEq", "str_eq_map"], ["strPrefix", "str_prefix_map"], ["strPostfix", "str_postfix_map"],
   ["num", "num_set_map"], ["addr", "addr_map"],
 ];
 
 /** Maps every generic object shares through pins (scratch maps stay per object). */
 const SHARED_MAPS = [
-  "hook_config", "attach_hooks", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
+  "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
 const PROGRAM_OF: Record<HookPlan["attach"]["kind"], { entry: string; exit: string }> = {
@@ -231,10 +231,12 @@ export class GenericSensor {
   private writeValues(entries: MapEntries): void {
     const one = Buffer.from([1]);
     for (const [k, map] of VALUE_MAPS) for (const key of entries[k]) this.native.mapUpdate(this.fd(map), key, one, 0);
+    for (const [key, value] of entries.substr) this.native.mapUpdate(this.fd("substr_map"), key, value, 0);
   }
 
   private deleteValues(entries: MapEntries): void {
     for (const [k, map] of VALUE_MAPS) for (const key of entries[k]) this.native.mapDelete(this.fd(map), key);
+    for (const [key] of entries.substr) this.native.mapDelete(this.fd("substr_map"), key);
   }
 
   /** Installs and attaches a compiled policy; on any failure nothing of it stays. */
