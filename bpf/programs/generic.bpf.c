@@ -199,6 +199,36 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		else
 			n = size;
 		break;
+	case GT_CHAR_IOVEC: {
+		/* the first iovecs of the array, concatenated up to max_data */
+		__u64 count = 0, total = 0, orig = 0;
+
+		if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
+			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
+
+			count = rec_value(s, sz->off, sz->size);
+		}
+		for (int j = 0; j < 4; j++) {
+			struct { __u64 base; __u64 len; } iov = {};
+			__u64 room, take;
+
+			if (j >= count)
+				break;
+			if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(v + j * 16)))
+				break;
+			orig += iov.len;
+			room = spec->max_data > total ? spec->max_data - total : 0;
+			take = iov.len < room ? iov.len : room;
+			clamp_var(take);
+			take &= (ARG_DATA_MAX - 1);
+			if (take && bpf_probe_read_user(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base))
+				break;
+			total += take;
+		}
+		slot->orig_len = orig;
+		n = total;
+		break;
+	}
 	default:
 		return 0; /* numbers: the value is all */
 	}

@@ -87,6 +87,29 @@ spec:
         values:
         - "/written.txt"
 `,
+      writev: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "writev-iovec"
+spec:
+  kprobes:
+  - call: "sys_writev"
+    args:
+    - index: 0
+      type: "fd"
+    - index: 1
+      type: "char_iovec"
+      sizeArgIndex: 3
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values:
+        - "/iovec.txt"
+`,
       failed: `
 apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -157,6 +180,19 @@ spec:
     assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), marker);
     assert.equal(k.args[2].size_arg, String(marker.length));
     assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "write-fd").length, 1);
+  });
+
+  test("writev with char_iovec concatenates the buffers", async () => {
+    const target = path.join(work, "iovec.txt");
+    const py = `import os\nfd = os.open("${target}", os.O_WRONLY | os.O_CREAT, 0o644)\nos.writev(fd, [b"first-", b"second-", b"third"])\n`;
+    const r = spawnSync("python3", ["-c", py]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "writev-iovec", "writev event");
+    const k = kp(ev);
+    assert.equal(k.function_name, "__x64_sys_writev");
+    assert.equal(k.args[0].file_arg.path, target);
+    assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), "first-second-third");
+    assert.equal(k.args[2].int_arg, 3);
   });
 
   test("matchReturnArgs keeps only the failed calls", async () => {

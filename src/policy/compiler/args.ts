@@ -35,6 +35,7 @@ const FIXED: Record<string, TypeInfo> = {
   ulong: { gt: GT.U64, signed: false, bits: 64 }, uint64: { gt: GT.U64, signed: false, bits: 64 }, "unsigned long": { gt: GT.U64, signed: false, bits: 64 },
   size_t: { gt: GT.SIZE, signed: false, bits: 64 },
   char_buf: { gt: GT.CHAR_BUF, signed: false, bits: 64 },
+  char_iovec: { gt: GT.CHAR_IOVEC, signed: false, bits: 64 },
   const_buf: { gt: GT.CONST_BUF, signed: false, bits: 64 },
   fd: { gt: GT.FD, signed: true, bits: 32 },
   sockaddr: { gt: GT.SOCKADDR, signed: false, bits: 64 },
@@ -83,7 +84,7 @@ export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeI
       : `type '${type}' is not supported on tracepoint fields yet`;
     fail(`${path}.type`, why);
   }
-  if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF) && !src.userPointers) {
+  if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF || t.gt === GT.CHAR_IOVEC) && !src.userPointers) {
     fail(`${path}.type`, `type '${type}' reads user memory: only syscall and uprobe arguments point there`);
   }
   return { ...t, name: type };
@@ -107,7 +108,7 @@ export function buildArgs(
     const t = resolveType(arg, src, path);
     const slot = specs.length;
     let maxData = 0;
-    if (t.gt === GT.CHAR_BUF) maxData = LIMITS.ARG_DATA_MAX;
+    if (t.gt === GT.CHAR_BUF || t.gt === GT.CHAR_IOVEC) maxData = LIMITS.ARG_DATA_MAX - 1;
     if (t.gt === GT.CONST_BUF) {
       if (!arg.sizeArgIndex) fail(`${path}.sizeArgIndex`, "const_buf needs its size in sizeArgIndex");
       maxData = Math.min(arg.sizeArgIndex, LIMITS.ARG_DATA_MAX);
@@ -120,8 +121,9 @@ export function buildArgs(
   args.forEach((a, i) => add(a, `${basePath}.args[${i}]`, false));
   args.forEach((a, i) => {
     const spec = specs[i];
-    if (spec.gt !== GT.CHAR_BUF) return;
+    if (spec.gt !== GT.CHAR_BUF && spec.gt !== GT.CHAR_IOVEC) return;
     const path = `${basePath}.args[${i}]`;
+    if (spec.gt === GT.CHAR_IOVEC && !a.sizeArgIndex) fail(`${path}.sizeArgIndex`, "char_iovec needs sizeArgIndex (1-based index of the iovec count)");
     if (a.returnCopy && a.sizeArgIndex === undefined) {
       spec.flags |= ARG_F.SIZE_FROM_RET;
       return;

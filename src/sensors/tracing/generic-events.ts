@@ -70,7 +70,7 @@ export class GenericEvents {
       case GT.FD:
         a.arg = { case: "fileArg", value: create(KprobeFileSchema, { path: data.toString("utf8") }) };
         break;
-      case GT.CHAR_BUF: case GT.CONST_BUF: {
+      case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: {
         const bytes = new Uint8Array(data);
         if (origLen > data.length) {
           a.arg = { case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: bytes, origSize: BigInt(origLen) }) };
