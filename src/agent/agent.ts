@@ -16,7 +16,7 @@ import { ProcessEvents } from "../sensors/base/process-events";
 import { RecordDispatcher } from "../sensors/dispatch";
 import { MsgOp } from "../decode/layout";
 import { decodeClone, decodeExec, decodeExit } from "../decode/process";
-import { Tracing } from "./tracing";
+import { Tracing, countPolicyEvent } from "./tracing";
 import { ProcessCache } from "../process/cache";
 import { KtimeClock, nowTimestamp } from "../process/ktime";
 import { hostNamespaces, walkProc } from "../process/procfs";
@@ -154,6 +154,7 @@ export class Agent {
       dispatcher: this.dispatcher,
       emit: (ev) => {
         this.eventMetrics.count(ev);
+        countPolicyEvent(this.metrics, ev);
         this.bus.publish(ev);
       },
       execveMapPin: this.sensor.execveMapPin,
@@ -234,6 +235,7 @@ export class Agent {
     this.metrics.cacheCapacity.set(c.capacity);
     this.metrics.cacheEvictions.set(c.evictions);
     this.metrics.cacheMisses.set(c.misses);
+    this.tracing?.pollStats(this.metrics);
     for (const [op, n] of this.dispatcher.unknownOps) this.metrics.unknownOpTotal.inc({ opcode: String(op), error_type: "unknown_opcode" }, n);
     this.dispatcher.unknownOps.clear();
   }

@@ -15,6 +15,7 @@ import { PolicyManager } from "../policy/manager";
 import type { ProcessCache } from "../process/cache";
 import type { KtimeClock } from "../process/ktime";
 import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
+import type { AgentMetrics } from "../metrics/registry";
 import type { RecordDispatcher } from "../sensors/dispatch";
 import { GenericOp } from "../decode/generic-layout";
 import { hostNamespaces } from "../process/procfs";
@@ -42,6 +43,14 @@ function hasKernelSymbol(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** tetragon_policy_events_total{policy, hook}: one series per hook of a loaded policy. */
+export function countPolicyEvent(metrics: AgentMetrics, ev: GetEventsResponse): void {
+  const e = ev.event;
+  if (e.case === "processKprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: e.value.functionName });
+  else if (e.case === "processTracepoint") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.subsys}:${e.value.event}` });
+  else if (e.case === "processUprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.path}:${e.value.symbol}` });
 }
 
 /** kprobes exist where the kernel has the kprobe PMU (CONFIG_KPROBES and KPROBE_EVENTS). */
@@ -113,6 +122,24 @@ export class Tracing {
         this.d.log.error({ file: f, err: (err as Error).message }, "tracing policy rejected");
       }
     }
+  }
+
+  private lastStats: Record<string, number> = {};
+
+  /** The generic sensor's kernel counters: drops are metrics and warnings, never silent. */
+  pollStats(metrics: AgentMetrics): void {
+    const stats = this.sensor.readStats();
+    for (const [name, v] of Object.entries(stats)) {
+      const prev = this.lastStats[name] ?? 0;
+      if (v > prev && (name === "ringbuf_drop" || name === "inflight_full")) {
+        this.d.log.warn({ counter: `generic_${name}`, total: v, since: v - prev }, "events lost in the kernel");
+      }
+      if (name === "ringbuf_drop" && v > prev) metrics.ringbufLost.inc(v - prev);
+      metrics.bpfMissedEvents.set({ msg_op: "generic", error: name }, v);
+    }
+    if (this.unknownHooks) metrics.unknownOpTotal.inc({ opcode: "generic", error_type: "unknown_hook" }, this.unknownHooks);
+    this.unknownHooks = 0;
+    this.lastStats = stats;
   }
 
   stop(keepPins = false): void {

@@ -41,6 +41,9 @@ export class AgentMetrics {
   readonly rateLimitDropped = new client.Counter({ name: "tetragon_export_ratelimit_events_dropped_total", help: "Number of events dropped on export due to rate limiting", registers: [this.registry] });
   readonly exportFilterDropped = new client.Counter({ name: "tetragon_export_filtered_events_total", help: "Events not exported because of the allow/deny lists", registers: [this.registry] });
   readonly exportQueueDropped = new client.Counter({ name: "tetragon_export_queue_events_dropped_total", help: "Events dropped because the export writer fell behind", registers: [this.registry] });
+  readonly policyEvents = new client.Counter({
+    name: "tetragon_policy_events_total", help: "Policy events calls observed", labelNames: ["policy", "hook"], registers: [this.registry],
+  });
   readonly buildInfo = new client.Gauge({ name: "tetragon_build_info", help: "Build information about tetragon", labelNames: ["version", "commit", "runtime"], registers: [this.registry] });
 
   constructor() {
