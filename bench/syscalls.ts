@@ -119,6 +119,12 @@ function progStats(pid: number): Map<number, { ns: number; cnt: number }> {
 
 interface BpfRun { ns: number; cnt: number }
 const bpfRuns = new Map<ConfigName, BpfRun[]>();
+const agentPeakRssMb: number[] = [];
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 
 /** Runs one openat loop with BPF stats on and records ns per program run of `pid`'s programs. */
 async function measureBpfRun(config: ConfigName, pid: number): Promise<LoopResult> {
@@ -474,6 +480,7 @@ async function measureMatching(agent: Agent, round: number, timing: LoopResult, 
   await phase("burst, 1 producer", 1, BURST, async () => [await runLoop(BURST, 0, 0)]);
   await phase(`burst, ${CPUS} producers`, CPUS, BURST, async () =>
     Promise.all(Array.from({ length: CPUS }, () => runLoop(Math.ceil(BURST / CPUS), 0, 0))));
+  agentPeakRssMb.push(peakRssMb(pid));
 }
 
 async function runConfig(config: ConfigName, round: number): Promise<void> {
@@ -611,6 +618,7 @@ function report(): void {
           `${r.promOther ? ` (other bpf_missed: ${r.promOther})` : ""} | L ${r.logLost}`,
       );
     }
+    console.log(`agent peak RSS per matching run: ${agentPeakRssMb.map((x) => fmt(x, 0)).join(", ")} MB`);
   }
 
   console.log();

@@ -107,7 +107,8 @@ struct match_pids {
 struct match_bin {
 	__u8 op;            /* MOP_STR_EQ, MOP_STR_NEQ, MOP_PREFIX, ... 0 = unused */
 	__u8 parent;        /* 1: matchParentBinaries */
-	__u8 pad[2];
+	__u8 follow;        /* followChildren: 1 + the bit of process_entry.mbset, 0 = off */
+	__u8 pad;
 	__u32 set_id;
 }; /* 8 */
 

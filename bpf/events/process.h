@@ -94,7 +94,14 @@ struct process_entry {
 	struct msg_creds creds;
 	struct msg_ns ns;
 	char binary[BINARY_MAX_LEN];
-}; /* 400 bytes */
+	/* matchBinaries followChildren: a bit per followed binary set, inherited by descendants */
+	__u64 mbset;
+}; /* 408 bytes */
+
+/* Key of mbset_map: an executable's resolved path, zero-padded. */
+struct mbset_key {
+	char path[BINARY_MAX_LEN];
+};
 
 /* Index of the drop counters in stats_map (a per-CPU array). */
 enum sensor_stat {

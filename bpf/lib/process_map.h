@@ -13,6 +13,14 @@ struct {
 	__type(value, struct process_entry);
 } execve_map SEC(".maps");
 
+/* executable path -> the followChildren sets it starts (written by the policy compiler) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mbset_key);
+	__type(value, __u64);
+} mbset_map SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);

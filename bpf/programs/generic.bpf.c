@@ -588,6 +588,9 @@ static __always_inline int match_binary(struct match_ctx *c, struct match_bin *m
 	e = mb->parent ? c->parent : c->proc;
 	if (!e)
 		return mb->op == MOP_STR_NEQ || mb->op == MOP_NOT_PREFIX || mb->op == MOP_NOT_POSTFIX;
+	/* a descendant of a matching binary (or the binary itself, once exec'd) */
+	if (mb->follow && (e->mbset & (1ULL << ((mb->follow - 1) & 63))))
+		return mb->op == MOP_STR_EQ;
 	__builtin_memset(s->skey.s, 0, STR_KEY_LEN);
 	n = bpf_probe_read_kernel_str(s->skey.s, STR_KEY_LEN, e->binary);
 	if (n < 1)

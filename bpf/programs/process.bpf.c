@@ -199,6 +199,16 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 			__builtin_memset(&root, 0, sizeof(root));
 		if (walk_path(ps, &exe, &root, &path_len) != PATH_ERROR && path_len < BINARY_MAX_LEN)
 			bpf_probe_read_kernel(e->binary, path_len & (BINARY_MAX_LEN - 1), ps->buf);
+		/* followChildren sets: inherited (the fork copied the parent's), plus this binary's */
+		prev = bpf_map_lookup_elem(&execve_map, &tgid);
+		if (prev)
+			e->mbset = prev->mbset;
+		{
+			__u64 *bits = bpf_map_lookup_elem(&mbset_map, (struct mbset_key *)e->binary);
+
+			if (bits)
+				e->mbset |= *bits;
+		}
 		store_entry(tgid, e);
 	}
 	return 0;

@@ -159,6 +159,7 @@ export class Agent {
       },
       execveMapPin: this.sensor.execveMapPin,
       eventsPin: this.sensor.eventsPin,
+      mbsetMapPin: this.sensor.mbsetMapPin,
       execveMapEntries: cfg["execve-map-entries"] > 0 ? cfg["execve-map-entries"] : DEFAULT_EXECVE_MAP_ENTRIES,
       ringBufferBytes: ringBytes(cfg, ncpu),
       wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),

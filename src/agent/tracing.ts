@@ -32,6 +32,7 @@ export interface TracingDeps {
   emit: (ev: GetEventsResponse) => void;
   execveMapPin: string;
   eventsPin: string;
+  mbsetMapPin: string;
   execveMapEntries: number;
   ringBufferBytes: number;
   wakeupBytes: number;
@@ -74,6 +75,7 @@ export class Tracing {
       objectPath: bpfObjectPath("generic", cfg["bpf-lib"]),
       pinDir: path.join(path.dirname(d.execveMapPin), "generic"),
       execveMapPin: d.execveMapPin,
+      mbsetMapPin: d.mbsetMapPin,
       eventsPin: d.eventsPin,
       execveMapEntries: d.execveMapEntries,
       ringBufferBytes: d.ringBufferBytes,

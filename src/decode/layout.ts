@@ -29,7 +29,7 @@ export const EXIT = { pid: 16, tid: 20, proc_ktime: 24, exit_code: 32, SIZE: 40 
 
 export const PROCESS_ENTRY = {
   ktime: 0, parent_ktime: 8, pid: 16, ppid: 20, flags: 24, auid: 28, cgroup_id: 32,
-  creds: 40, ns: 104, binary: 144, BINARY_LEN: 256, SIZE: 400,
+  creds: 40, ns: 104, binary: 144, BINARY_LEN: 256, mbset: 400, SIZE: 408,
 } as const;
 
 /** Bits of msg_exec.flags (EXEC_FLAG_* in bpf/events/process.h). */

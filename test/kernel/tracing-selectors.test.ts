@@ -170,6 +170,7 @@ ${selectors}
     substr: openPolicy("s-substring", `    - matchArgs:\n${sarg("Prefix", [`${base}/ss-`])}\n${sarg("SubString", ["middle", "other"])}`),
     substri: openPolicy("s-substring-icase", `    - matchArgs:\n${sarg("Prefix", [`${base}/si-`])}\n${sarg("SubStringIgnCase", ["MiXeD"])}`),
     neq: openPolicy("s-notequal", `    - matchArgs:\n${sarg("Prefix", [`${base}/ne-`])}\n${sarg("NotEqual", [`${base}/ne-b`])}`),
+    follow: openPolicy("bin-follow", `    - matchArgs:\n${sarg("Postfix", [".followtest"])}\n      matchBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - "${fs.realpathSync("/usr/bin/bash")}"`),
     hostns: openPolicy("ns-host", `    - matchArgs:\n${sarg("Postfix", [".nstest"])}\n      matchNamespaces:\n      - namespace: Net\n        operator: In\n        values:\n        - "host_ns"`),
     caps: openPolicy("cap-admin", `    - matchArgs:\n${sarg("Postfix", [".captest"])}\n      matchCapabilities:\n      - type: Effective\n        operator: NotIn\n        values:\n        - "CAP_SYS_ADMIN"`),
     uprobe: `
@@ -259,6 +260,16 @@ spec:
     assert.deepEqual(seen("s-notpostfix"), ["np-1.keep"]);
     assert.deepEqual(seen("s-notprefix"), ["x.npx"]);
     assert.deepEqual(seen("s-notequal"), ["ne-a"]);
+  });
+
+  test("matchBinaries followChildren: descendants of the binary match, others do not", async () => {
+    fs.writeFileSync(path.join(base, "child.followtest"), "x");
+    fs.writeFileSync(path.join(base, "direct.followtest"), "x");
+    fs.writeFileSync(path.join(base, "grandchild.followtest"), "x");
+    spawnSync("/usr/bin/bash", ["-c", `/usr/bin/cat ${path.join(base, "child.followtest")}; /usr/bin/sh -c '/usr/bin/cat ${path.join(base, "grandchild.followtest")}; true'; true`]);
+    spawnSync("/usr/bin/cat", [path.join(base, "direct.followtest")]);
+    await settle(agent, "bin-follow", 2);
+    assert.deepEqual(seen("bin-follow"), ["child.followtest", "grandchild.followtest"]);
   });
 
   test("SubString and SubStringIgnCase", async () => {

@@ -39,7 +39,7 @@ function expandCalls(policy: TracingPolicy, call: string, path: string, tracefsR
   return list.values ?? [];
 }
 
-function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path: string, values: ValueSets, env: CompileEnv): HookPlan {
+function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path: string, values: ValueSets, env: CompileEnv, followSets: string[][]): HookPlan {
   const name = syscallBaseName(call);
   let enter: TracepointFormat;
   let exit: TracepointFormat | undefined;
@@ -77,7 +77,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
     returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-    values, hostNs: env.hostNs, substring: env.substring,
+    values, hostNs: env.hostNs, substring: env.substring, followSets,
   });
   const retField = exit?.fields.find((f) => f.name === "ret");
   return {
@@ -96,7 +96,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   };
 }
 
-function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: string, values: ValueSets, env: CompileEnv): HookPlan {
+function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: string, values: ValueSets, env: CompileEnv, followSets: string[][]): HookPlan {
   if (spec.raw) fail(`${path}.raw`, "raw tracepoints with BTF-typed arguments are not supported by tetragon-ts yet");
   let fmt: TracepointFormat;
   try {
@@ -119,7 +119,7 @@ function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: strin
   meta.event = spec.event;
   meta.args = outputs;
   const selectors = compileSelectors(spec.selectors, {
-    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs, substring: env.substring,
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs, substring: env.substring, followSets,
   });
   return {
     path,
@@ -135,7 +135,7 @@ function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: strin
   };
 }
 
-function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, values: ValueSets): HookPlan[] {
+function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, values: ValueSets, followSets: string[][]): HookPlan[] {
   try {
     fs.accessSync(spec.path, fs.constants.R_OK);
   } catch (e) {
@@ -167,7 +167,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     const selectors = compileSelectors(spec.selectors, {
       path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
       returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-      values, hostNs: () => 0, substring: false,
+      values, hostNs: () => 0, substring: false, followSets,
     });
     return {
       path: hp,
@@ -191,6 +191,7 @@ function optionValue(policy: TracingPolicy, name: string): string | undefined {
 /** Compiles a validated policy for this kernel, or throws CompileError naming what cannot be. */
 export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledPolicy {
   const values = newValueSets();
+  const followSets: string[][] = [];
   const hooks: HookPlan[] = [];
   const issues: Array<{ path: string; reason: string }> = [];
   const attempt = (f: () => void) => {
@@ -211,13 +212,13 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
   (spec.kprobes ?? []).forEach((k, i) => attempt(() => {
     const path = `spec.kprobes[${i}]`;
     for (const call of expandCalls(policy, k.call, path, env.tracefsRoot)) {
-      if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env));
+      if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env, followSets));
       else if (!env.kprobes) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set)`);
       else fail(`${path}.call`, "kernel function hooks are not supported by tetragon-ts yet");
     }
   }));
-  (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env))));
-  (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values))));
+  (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
+  (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets))));
   if (spec.lsmhooks?.length) issues.push({ path: "spec.lsmhooks", reason: "BPF-LSM programs cannot be loaded on this kernel" });
   if (spec.fentries?.length) issues.push({ path: "spec.fentries", reason: "fentry programs cannot be loaded on this kernel" });
   if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });
@@ -228,5 +229,5 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
   if (hooks.length > LIMITS.MAX_HOOKS) throw new CompileError([{ path: "spec", reason: `at most ${LIMITS.MAX_HOOKS} hooks` }], policy.metadata.name);
   const mode = optionValue(policy, "policy-mode") === "monitor" ? "monitor" : "enforce";
   if (mode === "monitor") for (const h of hooks) h.flags |= HOOK_F.MONITOR;
-  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode };
+  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode, followSets };
 }

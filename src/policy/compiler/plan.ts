@@ -40,7 +40,8 @@ export interface MatchArgPlan {
 
 export interface SelectorPlan {
   pids?: { op: number; pids: number[]; nsPid: boolean; followForks: boolean };
-  bin?: { op: number; parent: boolean; set: number };
+  /** follow: index into CompiledPolicy.followSets, -1 when followChildren is off */
+  bin?: { op: number; parent: boolean; set: number; follow: number };
   ns: Array<{ ns: number; op: number; vals: number[] }>;
   nsChanges: number;
   nsChangesOp: number;
@@ -106,6 +107,8 @@ export interface CompiledPolicy {
   hooks: HookPlan[];
   values: ValueSets;
   mode: "enforce" | "monitor";
+  /** matchBinaries with followChildren: each gets a bit of process_entry.mbset at install */
+  followSets: string[][];
 }
 
 export function newValueSets(): ValueSets {

@@ -22,6 +22,8 @@ export interface SelectorContext {
   hostNs: (ns: string) => number;
   /** the kernel has bpf_strstr (SubString operators) */
   substring: boolean;
+  /** followChildren binary sets of the policy, shared across its hooks */
+  followSets: string[][];
 }
 
 const NS_INDEX: Record<string, number> = {
@@ -231,7 +233,13 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
     if (bins[0]) {
       const { b, parent, key } = bins[0];
       const bp = `${path}.${key}[0]`;
-      if (b.followChildren) fail(`${bp}.followChildren`, "followChildren is not supported by tetragon-ts yet");
+      let follow = -1;
+      if (b.followChildren) {
+        if (parent) fail(`${bp}.followChildren`, "followChildren applies to matchBinaries only");
+        if (b.operator !== "In" && b.operator !== "NotIn") fail(`${bp}.followChildren`, "followChildren works with the In and NotIn operators");
+        follow = ctx.followSets.length;
+        ctx.followSets.push(b.values);
+      }
       b.values.forEach((v, i) => {
         if (Buffer.byteLength(v) >= LIMITS.STR_LPM_LEN) fail(`${bp}.values[${i}]`, `binary paths must be shorter than ${LIMITS.STR_LPM_LEN} bytes`);
       });
@@ -239,7 +247,7 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
       const set = b.operator === "In" || b.operator === "NotIn" ? newSet(ctx.values.strEq, ctx.values, b.values)
         : b.operator.endsWith("Prefix") ? newSet(ctx.values.strPrefix, ctx.values, b.values)
         : newSet(ctx.values.strPostfix, ctx.values, b.values.map((v) => [...Buffer.from(v)].reverse().map((c) => String.fromCharCode(c)).join("")));
-      plan.bin = { op, parent, set };
+      plan.bin = { op, parent, set, follow };
     }
     (sel.matchNamespaces ?? []).forEach((n, i) => {
       const np = `${path}.matchNamespaces[${i}]`;

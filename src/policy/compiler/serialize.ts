@@ -16,7 +16,10 @@ function writeMatchArg(b: Buffer, off: number, m: MatchArgPlan, ids: SetIdMap): 
   m.vals.forEach((v, i) => b.writeBigUInt64LE(v, off + MATCH_ARG.vals + i * 8));
 }
 
-export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags): Buffer {
+/** followChildren set (index in the policy) → its bit in process_entry.mbset */
+export type FollowBitMap = (local: number) => number;
+
+export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, followBit: FollowBitMap = () => 0): Buffer {
   const b = Buffer.alloc(HOOK_CONFIG.SIZE);
   b.writeUInt32LE(flags, HOOK_CONFIG.flags);
   b.writeUInt32LE(h.op, HOOK_CONFIG.op);
@@ -56,6 +59,7 @@ export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags): Buff
       const p = o + SELECTOR.bin;
       b.writeUInt8(s.bin.op, p + MATCH_BIN.op);
       b.writeUInt8(s.bin.parent ? 1 : 0, p + MATCH_BIN.parent);
+      if (s.bin.follow >= 0) b.writeUInt8(followBit(s.bin.follow) + 1, p + MATCH_BIN.follow);
       b.writeUInt32LE(ids(s.bin.set), p + MATCH_BIN.set_id);
     }
     s.ns.forEach((n, i) => {

@@ -45,6 +45,10 @@ export class ProcessSensor {
     return path.join(this.cfg.pinDir, "events");
   }
 
+  get mbsetMapPin(): string {
+    return path.join(this.cfg.pinDir, "mbset_map");
+  }
+
   constructor(
     private readonly native: NativeAddon,
     private readonly cfg: ProcessSensorConfig,
@@ -68,6 +72,7 @@ export class ProcessSensor {
       // pinned so that the other sensors' objects share them
       obj.setMapPinPath("execve_map", this.execveMapPin);
       obj.setMapPinPath("events", this.eventsPin);
+      obj.setMapPinPath("mbset_map", this.mbsetMapPin);
       for (const p of PROGRAMS) {
         obj.setProgramAutoload(p, mode === "tp_btf");
         obj.setProgramAutoload(`${p}_raw`, mode === "raw_tp");
@@ -195,6 +200,7 @@ export class ProcessSensor {
       try {
         fs.rmSync(this.execveMapPin, { force: true });
         fs.rmSync(this.eventsPin, { force: true });
+        fs.rmSync(this.mbsetMapPin, { force: true });
         fs.rmdirSync(this.cfg.pinDir);
       } catch {
         /* not empty or already gone */

@@ -11,6 +11,7 @@ import {
   ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS,
 } from "../../decode/generic-layout";
 import type { CompiledPolicy, HookPlan } from "../../policy/compiler/plan";
+import { PROCESS_ENTRY } from "../../decode/layout";
 import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
 import type { Logger } from "../../log/logger";
 
@@ -20,6 +21,7 @@ export interface GenericSensorConfig {
   pinDir: string;
   /** the process sensor's pins */
   execveMapPin: string;
+  mbsetMapPin: string;
   eventsPin: string;
   execveMapEntries: number;
   ringBufferBytes: number;
@@ -38,6 +40,8 @@ export interface InstalledHook {
 
 export interface InstalledPolicy {
   compiled: CompiledPolicy;
+  /** followChildren set index → bit of process_entry.mbset */
+  followBits: number[];
   hooks: InstalledHook[];
   entries: MapEntries;
   setIds: Map<number, number>;
@@ -79,6 +83,8 @@ export class GenericSensor {
   private fds = new Map<string, number>();
   private freeIds: number[] = [];
   private freeSlots: number[] = [];
+  private freeFollowBits: number[] = [];
+  private mbsetFd = -1;
   private attachments = new Map<string, Attachment>();
   private nextSetId = 1;
   /** hook id → its plan, for decoding records */
@@ -87,6 +93,7 @@ export class GenericSensor {
   constructor(private readonly native: NativeAddon, private readonly cfg: GenericSensorConfig, private readonly log: Logger) {
     for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
     for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) this.freeSlots.push(i);
+    for (let i = 63; i >= 0; i--) this.freeFollowBits.push(i);
   }
 
   get loaded(): boolean {
@@ -114,6 +121,7 @@ export class GenericSensor {
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
       obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
+      obj.setMapPinPath("mbset_map", this.cfg.mbsetMapPin);
       obj.setMapPinPath("events", this.cfg.eventsPin);
       for (const m of SHARED_MAPS) obj.setMapPinPath(m, this.pinOf(m));
       for (const p of ALL_PROGRAMS) obj.setProgramAutoload(p, p === prog);
@@ -125,7 +133,10 @@ export class GenericSensor {
       throw new Error(`load sensor generic program ${prog}`, { cause: err });
     }
     this.objs.set(prog, obj);
-    if (this.fds.size === 0) for (const m of SHARED_MAPS) this.fds.set(m, obj.mapFd(m));
+    if (this.fds.size === 0) {
+      for (const m of SHARED_MAPS) this.fds.set(m, obj.mapFd(m));
+      this.mbsetFd = obj.mapFd("mbset_map");
+    }
     return obj;
   }
 
@@ -140,10 +151,33 @@ export class GenericSensor {
     return fd;
   }
 
-  private writeHook(id: number, plan: HookPlan, setIds: Map<number, number>, flags: number): void {
+  private writeHook(id: number, plan: HookPlan, inst: InstalledPolicy, flags: number): void {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(id);
-    this.native.mapUpdate(this.fd("hook_config"), key, serializeHook(plan, (l) => setIds.get(l)!, flags), 0);
+    const hook = serializeHook(plan, (l) => inst.setIds.get(l)!, flags, (l) => inst.followBits[l]);
+    this.native.mapUpdate(this.fd("hook_config"), key, hook, 0);
+  }
+
+  private mbsetKey(path: string): Buffer {
+    const k = Buffer.alloc(PROCESS_ENTRY.BINARY_LEN);
+    Buffer.from(path).copy(k, 0, 0, PROCESS_ENTRY.BINARY_LEN - 1);
+    return k;
+  }
+
+  /** Sets or clears a followChildren bit on the executables of a set (shared by policies). */
+  private markFollowed(paths: string[], bit: number, on: boolean): void {
+    for (const p of paths) {
+      const k = this.mbsetKey(p);
+      const cur = this.native.mapLookup(this.mbsetFd, k, 8);
+      let bits = cur ? cur.readBigUInt64LE(0) : 0n;
+      bits = on ? bits | (1n << BigInt(bit)) : bits & ~(1n << BigInt(bit));
+      if (bits === 0n) this.native.mapDelete(this.mbsetFd, k);
+      else {
+        const v = Buffer.alloc(8);
+        v.writeBigUInt64LE(bits);
+        this.native.mapUpdate(this.mbsetFd, k, v, 0);
+      }
+    }
   }
 
   private clearHook(id: number): void {
@@ -248,14 +282,22 @@ export class GenericSensor {
     const setIds = new Map<number, number>();
     for (let i = 0; i < compiled.values.next; i++) setIds.set(i, this.nextSetId++);
     const entries = valueMapEntries(compiled.values, (l) => setIds.get(l)!);
-    const inst: InstalledPolicy = { compiled, hooks: [], entries, setIds, attached: false, monitor: compiled.mode === "monitor" };
+    if (compiled.followSets.length > this.freeFollowBits.length) {
+      throw new Error(`followChildren: the policy needs ${compiled.followSets.length} binary sets, ${this.freeFollowBits.length} of 64 are free`);
+    }
+    const inst: InstalledPolicy = { compiled, followBits: [], hooks: [], entries, setIds, attached: false, monitor: compiled.mode === "monitor" };
     try {
       this.writeValues(entries);
+      for (const paths of compiled.followSets) {
+        const bit = this.freeFollowBits.pop()!;
+        inst.followBits.push(bit);
+        this.markFollowed(paths, bit, true);
+      }
       for (const plan of compiled.hooks) {
         const h: InstalledHook = { id: this.freeIds.pop()!, plan, attachKeys: [] };
         inst.hooks.push(h);
         this.hooks[h.id] = plan;
-        this.writeHook(h.id, plan, setIds, plan.flags);
+        this.writeHook(h.id, plan, inst, plan.flags);
       }
       for (const h of inst.hooks) {
         try {
@@ -285,9 +327,12 @@ export class GenericSensor {
     }
     try {
       this.deleteValues(inst.entries);
+      inst.followBits.forEach((bit, i) => this.markFollowed(inst.compiled.followSets[i], bit, false));
     } catch (err) {
       this.log.warn({ err: String(err) }, "could not delete a policy's values");
     }
+    this.freeFollowBits.push(...inst.followBits);
+    inst.followBits = [];
     inst.hooks = [];
     inst.attached = false;
   }
@@ -313,7 +358,7 @@ export class GenericSensor {
     inst.monitor = monitor;
     for (const h of inst.hooks) {
       const flags = monitor ? h.plan.flags | HOOK_F.MONITOR : h.plan.flags & ~HOOK_F.MONITOR;
-      this.writeHook(h.id, h.plan, inst.setIds, flags);
+      this.writeHook(h.id, h.plan, inst, flags);
     }
   }
 
