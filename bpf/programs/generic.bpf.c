@@ -116,11 +116,6 @@ static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 
 
 static long read_one_arg(__u32 i32, struct read_ctx *r)
 {
-	__u64 i = i32;
-
-	clamp_var(i);
-	if (i >= MAX_ARGS)
-		return 1;
 	struct generic_scratch *s = r->s;
 	struct hook_config *cfg = r->cfg;
 	struct arg_spec *spec;
@@ -128,9 +123,10 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	/* the next free byte of data lives in the map value, not on the stack: the verifier
 	 * does not track it, so the loop's states converge */
 	__u32 off = s->msg.data_len;
-	__u64 v, size;
+	__u64 v, size, i = i32;
 	long n = 0;
 
+	clamp_var(i);
 	if (i >= MAX_ARGS || i >= cfg->nargs)
 		return 1;
 	if (off > GENERIC_DATA_MASK - 64)
@@ -246,13 +242,10 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 /* Arguments with `returnCopy` are read again once the return value is known. */
 static long reread_one_arg(__u32 i32, struct read_ctx *r)
 {
+	struct arg_spec *spec;
 	__u64 i = i32;
 
 	clamp_var(i);
-	if (i >= MAX_ARGS)
-		return 1;
-	struct arg_spec *spec;
-
 	if (i >= MAX_ARGS || i >= r->cfg->nargs)
 		return 1;
 	spec = &r->cfg->args[i];
@@ -513,41 +506,25 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 	return match_number(m, slot->value);
 }
 
-static long match_arg_step(__u32 i32, struct match_ctx *c)
-{
-	__u64 i = i32;
-
-	clamp_var(i);
-	if (i >= MAX_MATCH_ARGS)
-		return 1;
-	struct selector *sel = c->sel;
-
-	if (i >= MAX_MATCH_ARGS || i >= sel->n_args)
-		return 1;
-	if (!match_one_arg(c->s, &sel->args[i])) {
-		c->ok = 0;
-		return 1;
-	}
-	return 0;
+/* One bpf_loop step over a selector's argument (or return value) filters: stops at the
+ * first that fails. Two instances, because each list has its own bound for the verifier. */
+#define DEFINE_MATCH_STEP(name, list, count, max)				\
+static long name(__u32 i32, struct match_ctx *c)				\
+{										\
+	__u64 i = i32;								\
+										\
+	clamp_var(i);								\
+	if (i >= (max) || i >= c->sel->count)					\
+		return 1;							\
+	if (!match_one_arg(c->s, &c->sel->list[i])) {				\
+		c->ok = 0;							\
+		return 1;							\
+	}									\
+	return 0;								\
 }
 
-static long match_ret_step(__u32 i32, struct match_ctx *c)
-{
-	__u64 i = i32;
-
-	clamp_var(i);
-	if (i >= MAX_MATCH_RET)
-		return 1;
-	struct selector *sel = c->sel;
-
-	if (i >= MAX_MATCH_RET || i >= sel->n_ret)
-		return 1;
-	if (!match_one_arg(c->s, &sel->ret[i])) {
-		c->ok = 0;
-		return 1;
-	}
-	return 0;
-}
+DEFINE_MATCH_STEP(match_arg_step, args, n_args, MAX_MATCH_ARGS)
+DEFINE_MATCH_STEP(match_ret_step, ret, n_ret, MAX_MATCH_RET)
 
 static __always_inline int match_pids(struct match_ctx *c, struct match_pids *mp)
 {
@@ -681,14 +658,11 @@ static __always_inline int match_capabilities(struct match_ctx *c, struct select
 
 static long match_selector_step(__u32 i32, struct match_ctx *c)
 {
+	struct hook_config *cfg = c->cfg;
+	struct selector *sel;
 	__u64 i = i32;
 
 	clamp_var(i);
-	if (i >= MAX_SELECTORS)
-		return 1;
-	struct hook_config *cfg = c->cfg;
-	struct selector *sel;
-
 	if (i >= MAX_SELECTORS || i >= cfg->nselectors)
 		return 1;
 	sel = &cfg->sel[i];
@@ -919,39 +893,28 @@ struct run_ctx {
 	struct generic_scratch *s;
 };
 
-static long run_hook(__u32 i32, struct run_ctx *r)
-{
-	__u64 i = i32;
-	struct hook_config *cfg;
-	__u32 hook_id;
-
-	clamp_var(i);
-	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)
-		return 1;
-	hook_id = r->list->ids[i];
-	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
-	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))
-		return 0;
-	generic_entry(r->ctx, hook_id, cfg, r->s);
-	return 0;
+/* One bpf_loop step over the hooks of an attachment; entry and exit are separate
+ * instances so that each program is verified with only its own path. */
+#define DEFINE_RUN_HOOK(name, fn)						\
+static long name(__u32 i32, struct run_ctx *r)					\
+{										\
+	__u64 i = i32;								\
+	struct hook_config *cfg;						\
+	__u32 hook_id;								\
+										\
+	clamp_var(i);								\
+	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)				\
+		return 1;							\
+	hook_id = r->list->ids[i];						\
+	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);			\
+	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))				\
+		return 0;							\
+	fn(r->ctx, hook_id, cfg, r->s);						\
+	return 0;								\
 }
 
-static long run_exit_hook(__u32 i32, struct run_ctx *r)
-{
-	__u64 i = i32;
-	struct hook_config *cfg;
-	__u32 hook_id;
-
-	clamp_var(i);
-	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)
-		return 1;
-	hook_id = r->list->ids[i];
-	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
-	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))
-		return 0;
-	generic_exit(r->ctx, hook_id, cfg, r->s);
-	return 0;
-}
+DEFINE_RUN_HOOK(run_hook, generic_entry)
+DEFINE_RUN_HOOK(run_exit_hook, generic_exit)
 
 static __always_inline int generic_hook(void *ctx, int is_exit)
 {
