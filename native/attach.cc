@@ -2,6 +2,8 @@
 
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,9 +37,45 @@ bpf_link* check(Napi::Env env, bpf_link* link, const std::string& op) {
   return link;
 }
 
+// BPF_RAW_TRACEPOINT_OPEN with a cookie (Linux 6.10+), which libbpf 1.1 cannot ask for.
+int RawTracepointWithCookie(const std::string& name, int progFd, uint64_t cookie) {
+  struct {
+    uint64_t name;
+    uint32_t prog_fd;
+    uint32_t pad;
+    uint64_t cookie;
+  } attr{};
+  attr.name = reinterpret_cast<uint64_t>(name.c_str());
+  attr.prog_fd = static_cast<uint32_t>(progFd);
+  attr.cookie = cookie;
+  return static_cast<int>(syscall(__NR_bpf, BPF_RAW_TRACEPOINT_OPEN, &attr, sizeof(attr)));
+}
+
+bpf_link* AttachLink(Napi::Env env, bpf_program* prog, Napi::Object spec);
+
 }  // namespace
 
-bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
+void AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec, LinkState& out) {
+  Napi::Value cookie = spec.Get("cookie");
+  std::string kind = requireString(env, spec, "kind", "attach");
+  if (kind == "raw_tracepoint" && cookie.IsNumber()) {
+    std::string name = requireString(env, spec, "name", "attach raw_tracepoint");
+    std::string op = std::string("attach raw_tracepoint ") + bpf_program__name(prog) + " to " + name + " with a cookie";
+    int fd = RawTracepointWithCookie(name, bpf_program__fd(prog), static_cast<uint64_t>(cookie.As<Napi::Number>().Int64Value()));
+    if (fd < 0) {
+      int err = errno;
+      // older kernels reject the larger attribute: say what is missing
+      ThrowErrno(env, err == E2BIG || err == EINVAL ? op + " (needs Linux 6.10 or later)" : op, err);
+    }
+    out.rawFd = fd;
+    return;
+  }
+  out.link = AttachLink(env, prog, spec);
+}
+
+namespace {
+
+bpf_link* AttachLink(Napi::Env env, bpf_program* prog, Napi::Object spec) {
   const std::string progName = bpf_program__name(prog);
   std::string kind = requireString(env, spec, "kind", "attach " + progName);
   std::string op = "attach " + kind + " " + progName;
@@ -103,4 +141,5 @@ bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec) {
   ThrowErrno(env, op + " (unknown attach kind)", EINVAL);
 }
 
+}  // namespace
 }  // namespace tnative

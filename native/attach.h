@@ -3,12 +3,13 @@
 
 #include <napi.h>
 
-struct bpf_link;
+#include "link.h"
+
 struct bpf_program;
 
 namespace tnative {
 
-// Returns the new link or throws an errno error.
-bpf_link* AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec);
+// Fills `out` with the new link or throws an errno error.
+void AttachProgram(Napi::Env env, bpf_program* prog, Napi::Object spec, LinkState& out);
 
 }  // namespace tnative

@@ -2,6 +2,9 @@
 
 #include <bpf/libbpf.h>
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <cerrno>
 
 #include "addon_data.h"
@@ -13,6 +16,10 @@ void LinkState::destroy() {
   if (link) {
     bpf_link__destroy(link);
     link = nullptr;
+  }
+  if (rawFd >= 0) {
+    close(rawFd);
+    rawFd = -1;
   }
 }
 
@@ -39,7 +46,7 @@ Napi::Object Link::Create(Napi::Env env, std::shared_ptr<LinkState> state, Napi:
 Link::Link(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Link>(info) {}
 
 Napi::Value Link::Fd(const Napi::CallbackInfo& info) {
-  int fd = (state_ && state_->link) ? bpf_link__fd(state_->link) : -1;
+  int fd = !state_ ? -1 : state_->link ? bpf_link__fd(state_->link) : state_->rawFd;
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -47,8 +54,9 @@ void Link::Pin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>();
   OpScope scope;
-  if (!state_ || !state_->link) ThrowErrno(env, "link pin " + path, EBADF);
-  int err = bpf_link__pin(state_->link, path.c_str());
+  if (!state_ || (!state_->link && state_->rawFd < 0)) ThrowErrno(env, "link pin " + path, EBADF);
+  int err = state_->link ? bpf_link__pin(state_->link, path.c_str()) : bpf_obj_pin(state_->rawFd, path.c_str());
+  if (err < 0 && !state_->link) err = -errno;
   if (err) ThrowErrno(env, "link pin " + path, err);
 }
 

@@ -13,6 +13,8 @@ namespace tnative {
 // goes first (destroy() or the object's close()) frees the link exactly once.
 struct LinkState {
   bpf_link* link = nullptr;
+  // A link libbpf cannot make (a raw tracepoint with a cookie): its fd, closed on destroy.
+  int rawFd = -1;
   void destroy();
   ~LinkState() { destroy(); }
 };

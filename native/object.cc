@@ -185,8 +185,8 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) ThrowErrno(env, "attach " + name + " (spec must be an object)", EINVAL);
   bpf_program* prog = findProg(env, name, "attach");
   auto state = std::make_shared<LinkState>();
-  state->link = AttachProgram(env, prog, info[1].As<Napi::Object>());
-  links_.erase(std::remove_if(links_.begin(), links_.end(), [](const auto& l) { return !l->link; }),
+  AttachProgram(env, prog, info[1].As<Napi::Object>(), *state);
+  links_.erase(std::remove_if(links_.begin(), links_.end(), [](const auto& l) { return !l->link && l->rawFd < 0; }),
                links_.end());
   links_.push_back(state);
   return Link::Create(env, state, Value());

@@ -952,6 +952,13 @@ int generic_tracepoint_exit(void *ctx)
 	return generic_hook(ctx, 1);
 }
 
+/* raw tracepoints: the record is the u64 argument array (attach cookies need Linux 6.10) */
+SEC("raw_tp")
+int generic_raw_tp(struct bpf_raw_tracepoint_args *ctx)
+{
+	return generic_hook(ctx, 0);
+}
+
 SEC("uprobe")
 int generic_uprobe(struct pt_regs *ctx)
 {

@@ -4,6 +4,8 @@
  * (--tracing-policy, --tracing-policy-dir; domain "static").
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
+import { kernelBtf } from "../sensors/tracing/btf";
 import * as path from "node:path";
 import type { AgentConfig } from "../config";
 import type { Logger } from "../log/logger";
@@ -36,6 +38,11 @@ export interface TracingDeps {
   execveMapEntries: number;
   ringBufferBytes: number;
   wakeupBytes: number;
+}
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = os.release().split(".").map((x) => parseInt(x, 10));
+  return a > major || (a === major && b >= minor);
 }
 
 function hasKernelSymbol(name: string): boolean {
@@ -88,6 +95,8 @@ export class Tracing {
     this.policies = new PolicyManager(this.sensor, {
       kprobes: hasKprobes(),
       substring: hasKernelSymbol("bpf_strstr"),
+      rawTracepointCookies: kernelAtLeast(6, 10),
+      rawTracepointArgs: (event) => kernelBtf().rawTracepointArgs(event),
       hostNs: (ns) => host[NS_OF_SELECTOR[ns]] ?? 0,
     }, d.log);
     const anc = cfg["enable-ancestors"];

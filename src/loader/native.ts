@@ -9,7 +9,7 @@ import * as path from "node:path";
 export type AttachSpec =
   | { kind: "auto" }
   | { kind: "tracepoint"; category: string; name: string; cookie?: number }
-  | { kind: "raw_tracepoint"; name: string }
+  | { kind: "raw_tracepoint"; name: string; cookie?: number }
   | { kind: "tp_btf" }
   | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number; cookie?: number }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number; cookie?: number }

@@ -246,6 +246,56 @@ spec:
     }
   });
 
+  test("raw: true tracepoints take the TP_PROTO arguments typed by BTF", async () => {
+    const dir = tempDir("tp-rawbtf-");
+    const tp = path.join(dir, "p.yaml");
+    fs.writeFileSync(tp, `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "raw-btf"
+spec:
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    raw: true
+    args:
+    - index: 1
+      type: "syscall64"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "110"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/perl"
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - index: 1
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/perl"
+`);
+    const agent = await startAgent(["--tracing-policy", tp]);
+    try {
+      assert.doesNotMatch(agent.logs(), /rejected/, agent.logs());
+      spawnSync("/usr/bin/perl", ["-e", "getppid();"]);
+      const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-btf" && e.process_tracepoint.event === "sys_enter", "raw sys_enter");
+      assert.equal(ev.process_tracepoint.args[0].syscall_id.id, 110);
+      const ex = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-btf" && e.process_tracepoint.event === "sched_process_exec", "raw sched_process_exec");
+      assert.equal(ex.process_tracepoint.args[0].int_arg, ex.process_tracepoint.process.pid, "pid_t old_pid, typed int by BTF");
+    } finally {
+      await agent.stop();
+    }
+  });
+
   test("connect with sockaddr: SAddr CIDR and SPort select the connections", async () => {
     const srv = net.createServer((s) => s.end()).listen(0, "127.0.0.1");
     await new Promise((r) => srv.once("listening", r));

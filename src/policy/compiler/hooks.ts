@@ -16,6 +16,10 @@ export interface CompileEnv {
   kprobes: boolean;
   /** bpf_strstr exists: SubString operators */
   substring: boolean;
+  /** raw tracepoint links take a cookie (Linux 6.10+) */
+  rawTracepointCookies: boolean;
+  /** TP_PROTO arguments of a raw tracepoint, from BTF */
+  rawTracepointArgs: (event: string) => Array<{ ctype: string; size: number; signed: boolean }> | undefined;
   tracefsRoot?: string;
   hostNs: (ns: string) => number;
 }
@@ -96,8 +100,42 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   };
 }
 
+/** raw: true — the tracepoint's TP_PROTO arguments, typed by the kernel's BTF. */
+function rawTracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: string, values: ValueSets, env: CompileEnv, followSets: string[][]): HookPlan {
+  if (!env.rawTracepointCookies) fail(`${path}.raw`, "raw tracepoints need attach cookies (Linux 6.10 or later), which this kernel does not have");
+  const protoArgs = env.rawTracepointArgs(spec.event);
+  if (!protoArgs) fail(`${path}.event`, `raw tracepoint ${spec.event} is not in the kernel's BTF`);
+  const sourceOf = (index: number, p: string): ArgSource => {
+    const a = protoArgs[index];
+    if (!a) fail(p, `raw tracepoint ${spec.event} has ${protoArgs.length} arguments (index 0..${protoArgs.length - 1})`);
+    return { off: index * 8, size: Math.min(a.size || 8, 8), ctype: a.ctype, signed: a.signed, userPointers: false };
+  };
+  const args = spec.args ?? [];
+  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+  const meta = baseMeta(policy, "tracepoint", spec);
+  meta.subsys = spec.subsystem;
+  meta.event = spec.event;
+  meta.args = outputs;
+  const selectors = compileSelectors(spec.selectors, {
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values,
+    hostNs: env.hostNs, substring: env.substring, followSets,
+  });
+  return {
+    path,
+    description: `raw_tp/${spec.event}`,
+    attach: { kind: "raw_tracepoint", name: spec.event },
+    op: GenericOp.TRACEPOINT,
+    flags: HOOK_F.ENABLED,
+    recSize: protoArgs.length * 8,
+    retOff: 0, retSize: 0, retType: 0,
+    args: specs,
+    selectors,
+    meta,
+  };
+}
+
 function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: string, values: ValueSets, env: CompileEnv, followSets: string[][]): HookPlan {
-  if (spec.raw) fail(`${path}.raw`, "raw tracepoints with BTF-typed arguments are not supported by tetragon-ts yet");
+  if (spec.raw) return rawTracepointHook(policy, spec, path, values, env, followSets);
   let fmt: TracepointFormat;
   try {
     fmt = readFormat(spec.subsystem, spec.event, env.tracefsRoot);

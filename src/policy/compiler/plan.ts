@@ -3,7 +3,7 @@
  * contents (argument layout and selectors) and the values its selectors look up in maps.
  * Value sets are numbered per policy; the sensor renumbers them when it installs the policy.
  */
-export type HookKind = "tracepoint" | "uprobe" | "kprobe";
+export type HookKind = "tracepoint" | "raw_tracepoint" | "uprobe" | "kprobe";
 export type EventKind = "kprobe" | "tracepoint" | "uprobe";
 
 export interface ArgSpecPlan {
@@ -81,6 +81,7 @@ export interface EventMeta {
 
 export type AttachPlan =
   | { kind: "tracepoint"; category: string; name: string; exit?: { category: string; name: string } }
+  | { kind: "raw_tracepoint"; name: string }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
   | { kind: "kprobe"; func: string; withReturn: boolean };
 

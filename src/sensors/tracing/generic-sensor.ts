@@ -63,6 +63,7 @@ const SHARED_MAPS = [
 
 const PROGRAM_OF: Record<HookPlan["attach"]["kind"], { entry: string; exit: string }> = {
   tracepoint: { entry: "generic_tracepoint", exit: "generic_tracepoint_exit" },
+  raw_tracepoint: { entry: "generic_raw_tp", exit: "generic_raw_tp" },
   uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
   kprobe: { entry: "generic_kprobe", exit: "generic_kretprobe" },
 };
@@ -196,6 +197,9 @@ export class GenericSensor {
       const out = [{ key: `tp:${a.category}/${a.name}`, prog: progs.entry, spec: { kind: "tracepoint", category: a.category, name: a.name } as AttachSpec }];
       if (a.exit && plan.flags & HOOK_F.RETURN) out.push({ key: `tp:${a.exit.category}/${a.exit.name}`, prog: progs.exit, spec: { kind: "tracepoint", category: a.exit.category, name: a.exit.name } });
       return out;
+    }
+    if (a.kind === "raw_tracepoint") {
+      return [{ key: `raw:${a.name}`, prog: progs.entry, spec: { kind: "raw_tracepoint", name: a.name } as AttachSpec }];
     }
     if (a.kind === "uprobe") {
       const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}`;
