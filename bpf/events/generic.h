@@ -66,6 +66,23 @@ enum generic_arg_type {
 #define ARG_F_RETURN_COPY 0x1
 #define ARG_F_SIZE_FROM_RET 0x2
 
+#define MAX_RESOLVE 8
+
+enum resolve_kind {
+	RESOLVE_DEREF = 1,  /* v = *(u64 *)(v + off): follow a pointer field */
+	RESOLVE_LOAD = 2,   /* v = the `size`-byte value at v + off: the last field */
+	RESOLVE_ADDR = 3,   /* v = v + off: the last field is an array or a struct */
+};
+
+struct resolve_step {
+	__u16 off;
+	__u8 kind;
+	__u8 size;
+}; /* 4 */
+
+#define SRC_RECORD 0
+#define SRC_CURRENT_TASK 1
+
 struct arg_spec {
 	__u8 type;
 	__u8 size;          /* bytes to read at off (1, 2, 4, 8) */
@@ -73,7 +90,11 @@ struct arg_spec {
 	__u8 flags;
 	__u16 off;          /* offset of the value in the record (tracepoint) or pt_regs */
 	__u16 max_data;     /* char_buf / const_buf bytes to read at most */
-}; /* 8 */
+	__u8 source;        /* SRC_RECORD, or SRC_CURRENT_TASK for data args */
+	__u8 nsteps;        /* `resolve`: a walk through kernel struct fields from the value */
+	__u16 pad;
+	struct resolve_step steps[MAX_RESOLVE];
+}; /* 44 */
 
 enum match_op {
 	MOP_NONE = 0,

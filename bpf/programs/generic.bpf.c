@@ -114,6 +114,35 @@ static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 
 	return sizeof(out);
 }
 
+/* `resolve`: from a kernel pointer, follow the compiled field walk to the value. */
+struct resolve_ctx {
+	struct arg_spec *spec;
+	__u64 v;
+};
+
+static long resolve_step(__u32 i32, struct resolve_ctx *c)
+{
+	struct resolve_step *st;
+	__u64 i = i32, out = 0, addr;
+	__u32 size;
+
+	clamp_var(i);
+	if (i >= MAX_RESOLVE || i >= c->spec->nsteps || !c->v)
+		return 1;
+	st = &c->spec->steps[i];
+	addr = c->v + st->off;
+	if (st->kind == RESOLVE_ADDR) {
+		c->v = addr;
+		return 0;
+	}
+	size = st->kind == RESOLVE_DEREF ? 8 : st->size;
+	if (size == 0 || size > 8)
+		size = 8;
+	bpf_probe_read_kernel(&out, size, (void *)addr);
+	c->v = out;
+	return 0;
+}
+
 static long read_one_arg(__u32 i32, struct read_ctx *r)
 {
 	struct generic_scratch *s = r->s;
@@ -133,7 +162,16 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		return 1;
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
-	v = rec_value(s, spec->off, spec->size);
+	if (spec->source == SRC_CURRENT_TASK)
+		v = bpf_get_current_task();
+	else
+		v = rec_value(s, spec->off, spec->size);
+	if (spec->nsteps) {
+		struct resolve_ctx rc = { .spec = spec, .v = v };
+
+		bpf_loop(MAX_RESOLVE, resolve_step, &rc, 0);
+		v = rc.v;
+	}
 	v = sign_extend(v, spec->type);
 	slot->value = v;
 	slot->off = off;

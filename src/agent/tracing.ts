@@ -97,6 +97,7 @@ export class Tracing {
       substring: hasKernelSymbol("bpf_strstr"),
       rawTracepointCookies: kernelAtLeast(6, 10),
       rawTracepointArgs: (event) => kernelBtf().rawTracepointArgs(event),
+      resolve: (struct, p) => kernelBtf().resolve(struct, p),
       hostNs: (ns) => host[NS_OF_SELECTOR[ns]] ?? 0,
     }, d.log);
     const anc = cfg["enable-ancestors"];

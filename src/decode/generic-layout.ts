@@ -33,7 +33,10 @@ export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4 } as const;
 
 export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4 } as const;
 
-export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, SIZE: 8 } as const;
+export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, source: 8, nsteps: 9, steps: 12, SIZE: 44 } as const;
+export const RESOLVE_STEP = { off: 0, kind: 2, size: 3, SIZE: 4 } as const;
+export const RESOLVE = { deref: 1, load: 2, addr: 3, MAX: 8 } as const;
+export const SRC = { RECORD: 0, CURRENT_TASK: 1 } as const;
 export const MATCH_ARG = { arg: 0, op: 1, nvals: 2, flags: 3, set_id: 4, vals: 8, SIZE: 40 } as const;
 export const MATCH_PIDS = { op: 0, n: 1, ns_pid: 2, follow_forks: 3, pids: 4, SIZE: 20 } as const;
 export const MATCH_BIN = { op: 0, parent: 1, follow: 2, set_id: 4, SIZE: 8 } as const;
@@ -46,7 +49,7 @@ export const SELECTOR = {
 } as const;
 export const HOOK_CONFIG = {
   flags: 0, op: 4, rec_size: 8, ret_off: 10, ret_size: 12, ret_type: 13, nargs: 14, nselectors: 15,
-  args: 16, sel: 56, SIZE: 3136,
+  args: 16, sel: 240, SIZE: 3320,
 } as const;
 
 export const MSG_GENERIC = {

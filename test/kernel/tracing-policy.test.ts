@@ -296,6 +296,69 @@ spec:
     }
   });
 
+  test("data arguments from the current task, resolve through kernel structs, matchData", async () => {
+    const dir = tempDir("tp-data-");
+    const tp = path.join(dir, "p.yaml");
+    fs.writeFileSync(tp, `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "data-resolve"
+spec:
+  kprobes:
+  - call: "sys_getppid"
+    data:
+    - index: 0
+      type: "string"
+      source: "current_task"
+      resolve: "comm"
+    - index: 0
+      type: "int"
+      source: "current_task"
+      resolve: "real_parent.tgid"
+    selectors:
+    - matchData:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "perl"
+  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - index: 0
+      type: "string"
+      resolve: "comm"
+    - index: 2
+      resolve: "filename"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Postfix"
+        values:
+        - "/perl"
+`);
+    const agent = await startAgent(["--tracing-policy", tp]);
+    try {
+      assert.doesNotMatch(agent.logs(), /rejected/, agent.logs());
+      spawnSync("/usr/bin/perl", ["-e", "getppid();"]);
+      spawnSync("/usr/bin/python3", ["-c", "import os; os.getppid()"]);
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "data-resolve", "kprobe with data");
+      const k = kp(ev);
+      assert.equal(k.function_name, "__x64_sys_getppid");
+      assert.equal(k.data[0].string_arg, "perl");
+      assert.equal(k.data[1].int_arg, k.parent.pid, "real_parent.tgid is the parent's pid");
+      const ex = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "data-resolve", "raw tracepoint with resolve");
+      assert.equal(ex.process_tracepoint.args[0].string_arg, "perl", "task->comm after exec");
+      assert.equal(ex.process_tracepoint.args[1].string_arg, "/usr/bin/perl", "bprm->filename");
+      await new Promise((r) => setTimeout(r, 300));
+      for (const e of agent.events().filter((x) => kp(x)?.policy_name === "data-resolve")) assert.equal(kp(e).data[0].string_arg, "perl");
+    } finally {
+      await agent.stop();
+    }
+  });
+
   test("connect with sockaddr: SAddr CIDR and SPort select the connections", async () => {
     const srv = net.createServer((s) => s.end()).listen(0, "127.0.0.1");
     await new Promise((r) => srv.once("listening", r));

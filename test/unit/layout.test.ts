@@ -7,13 +7,18 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { CLONE, CREDS, EXEC, EXIT, HEADER, NS_FIELDS, NS_SIZE, PROCESS_ENTRY } from "../../src/decode/layout";
+import {
+  ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, HOOK_CONFIG, HOOK_COUNTERS, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
+  MATCH_PIDS, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
+} from "../../src/decode/generic-layout";
 
 const OBJECT = path.resolve(__dirname, "../../../bpf/.output/process.bpf.o");
+const GENERIC_OBJECT = path.resolve(__dirname, "../../../bpf/.output/generic.bpf.o");
 
 interface StructInfo { size: number; members: Map<string, number> }
 
-function readStructs(): Map<string, StructInfo> {
-  const text = execFileSync("bpftool", ["btf", "dump", "file", OBJECT, "format", "raw"], { encoding: "utf8" });
+function readStructs(object = OBJECT): Map<string, StructInfo> {
+  const text = execFileSync("bpftool", ["btf", "dump", "file", object, "format", "raw"], { encoding: "utf8" });
   const out = new Map<string, StructInfo>();
   let cur: StructInfo | undefined;
   for (const line of text.split("\n")) {
@@ -31,9 +36,10 @@ function readStructs(): Map<string, StructInfo> {
 }
 
 const structs = readStructs();
+const generic = readStructs(GENERIC_OBJECT);
 
-function check(name: string, layout: Record<string, number>, skip: string[] = []): void {
-  const s = structs.get(name);
+function check(name: string, layout: Record<string, number>, skip: string[] = [], from = structs): void {
+  const s = from.get(name);
   assert.ok(s, `struct ${name} not in the object's BTF`);
   for (const [field, off] of Object.entries(layout)) {
     if (field === "SIZE") {
@@ -56,3 +62,31 @@ test("msg_exec", () => check("msg_exec", EXEC));
 test("msg_clone", () => check("msg_clone", CLONE));
 test("msg_exit", () => check("msg_exit", EXIT));
 test("process_entry", () => check("process_entry", PROCESS_ENTRY));
+
+test("generic sensor: hook_config and its parts", () => {
+  const g = (name: string, layout: Record<string, number>) => check(name, layout, [], generic);
+  g("hook_config", HOOK_CONFIG);
+  g("arg_spec", ARG_SPEC);
+  g("resolve_step", RESOLVE_STEP);
+  g("selector", SELECTOR);
+  g("match_arg", MATCH_ARG);
+  g("match_pids", MATCH_PIDS);
+  g("match_bin", MATCH_BIN);
+  g("match_ns", MATCH_NS);
+  g("match_caps", MATCH_CAPS);
+  g("selector_action", SELECTOR_ACTION);
+  g("attach_hooks", ATTACH_HOOKS);
+});
+
+test("generic sensor: records and map keys", () => {
+  const g = (name: string, layout: Record<string, number>) => check(name, layout, [], generic);
+  g("msg_generic", MSG_GENERIC);
+  g("arg_slot", ARG_SLOT);
+  g("str_key", STR_KEY);
+  g("str_lpm_key", STR_LPM_KEY);
+  g("num_key", NUM_KEY);
+  g("addr_lpm_key", ADDR_LPM_KEY);
+  g("substr_key", SUBSTR_KEY);
+  g("hook_counters", HOOK_COUNTERS);
+  check("process_entry", PROCESS_ENTRY, [], generic);
+});

@@ -6,6 +6,8 @@ import { GT, ARG_F, LIMITS } from "../../decode/generic-layout";
 import type { KProbeArg } from "../types";
 import type { FormatField } from "../../sensors/tracing/tracefs";
 import type { ArgOutput, ArgSpecPlan } from "./plan";
+import type { ResolvedField } from "../../sensors/tracing/btf";
+import { SRC } from "../../decode/generic-layout";
 import { fail } from "./errors";
 
 /** Where an argument's raw value lives. */
@@ -18,7 +20,12 @@ export interface ArgSource {
   dataLoc?: boolean;
   /** pointers in this hook's arguments point to user memory (syscalls, uprobes) */
   userPointers: boolean;
+  /** SRC.CURRENT_TASK for data args read from the current task */
+  source?: number;
 }
+
+/** What `resolve` needs: the kernel's BTF. */
+export type Resolver = (struct: string, path: string) => ResolvedField;
 
 /** x86-64 pt_regs offsets of the first six function arguments, and of the return value. */
 export const PT_REGS_ARGS = [112, 104, 96, 88, 72, 64];
@@ -94,17 +101,51 @@ export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeI
  * Builds the argument slots of a hook. Arguments a size refers to that the policy did not
  * list are added as hidden slots, since the kernel needs their value.
  */
+export interface DataArgs {
+  list: KProbeArg[];
+  /** where a data arg's walk starts (current_task, or a register for pt_regs) */
+  sourceOf: (arg: KProbeArg, path: string) => ArgSource;
+}
+
+/** The struct a pointer type points to: "struct file *" → "file". */
+function pointee(ctype: string | undefined): string | undefined {
+  const m = /^(struct|union) (\w+) \*$/.exec(ctype ?? "");
+  return m ? m[2] : undefined;
+}
+
 export function buildArgs(
   args: KProbeArg[],
   sourceOf: (index: number, path: string) => ArgSource,
   basePath: string,
-): { specs: ArgSpecPlan[]; outputs: ArgOutput[]; slotOfIndex: Map<number, number> } {
+  data?: DataArgs,
+  resolver?: Resolver,
+): { specs: ArgSpecPlan[]; outputs: ArgOutput[]; slotOfIndex: Map<number, number>; dataSlots: number[] } {
   const specs: ArgSpecPlan[] = [];
   const outputs: ArgOutput[] = [];
   const slotOfIndex = new Map<number, number>();
-  const add = (arg: KProbeArg, path: string, hidden: boolean): number => {
-    if (specs.length >= LIMITS.MAX_ARGS) fail(basePath, `at most ${LIMITS.MAX_ARGS} arguments (including size arguments) per hook`);
-    const src = sourceOf(arg.index, `${path}.index`);
+  const dataSlots: number[] = [];
+  const add = (arg: KProbeArg, path: string, hidden: boolean, isData = false): number => {
+    if (specs.length >= LIMITS.MAX_ARGS) fail(basePath, `at most ${LIMITS.MAX_ARGS} arguments (args, data and size arguments) per hook`);
+    let src = isData ? data!.sourceOf(arg, path) : sourceOf(arg.index, `${path}.index`);
+    let steps: ArgSpecPlan["steps"] = [];
+    // pt_regs data args name a register in `resolve`: their source already says where it is
+    if (arg.resolve && arg.source !== "pt_regs") {
+      if (!resolver) fail(`${path}.resolve`, "resolve needs the kernel's BTF");
+      const struct = arg.btfType || (src.source === SRC.CURRENT_TASK ? "task_struct" : pointee(src.ctype));
+      if (!struct) fail(`${path}.resolve`, "resolve starts from a pointer to a kernel struct: this argument is not one (give btfType)");
+      if (src.userPointers && src.source !== SRC.CURRENT_TASK) fail(`${path}.resolve`, "resolve walks kernel memory: this argument points to user memory");
+      let r: ResolvedField;
+      try {
+        r = resolver(struct, arg.resolve);
+      } catch (e) {
+        fail(`${path}.resolve`, (e as Error).message);
+      }
+      steps = r.steps;
+      const last = r.type;
+      src = r.isArray && r.elemChar
+        ? { ...src, ctype: "char *", size: 8, signed: false, userPointers: false }
+        : { ...src, ctype: last.ctype, size: Math.min(last.size || 8, 8), signed: last.signed, userPointers: false };
+    }
     const t = resolveType(arg, src, path);
     const slot = specs.length;
     let maxData = 0;
@@ -113,12 +154,17 @@ export function buildArgs(
       if (!arg.sizeArgIndex) fail(`${path}.sizeArgIndex`, "const_buf needs its size in sizeArgIndex");
       maxData = Math.min(arg.sizeArgIndex, LIMITS.ARG_DATA_MAX);
     }
-    specs.push({ gt: t.gt, size: src.size, sizeArg: -1, flags: arg.returnCopy ? ARG_F.RETURN_COPY : 0, off: src.off, maxData });
-    outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits });
-    if (!slotOfIndex.has(arg.index)) slotOfIndex.set(arg.index, slot);
+    specs.push({
+      gt: t.gt, size: src.size, sizeArg: -1, flags: arg.returnCopy ? ARG_F.RETURN_COPY : 0, off: src.off, maxData,
+      source: src.source ?? SRC.RECORD, steps,
+    });
+    outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits, data: isData });
+    if (isData) dataSlots.push(slot);
+    else if (!slotOfIndex.has(arg.index)) slotOfIndex.set(arg.index, slot);
     return slot;
   };
   args.forEach((a, i) => add(a, `${basePath}.args[${i}]`, false));
+  (data?.list ?? []).forEach((a, i) => add(a, `${basePath}.data[${i}]`, false, true));
   args.forEach((a, i) => {
     const spec = specs[i];
     if (spec.gt !== GT.CHAR_BUF && spec.gt !== GT.CHAR_IOVEC) return;
@@ -136,7 +182,7 @@ export function buildArgs(
     if (slot === undefined) slot = add({ index: idx, type: "size_t", resolve: "", returnCopy: false, maxData: false }, `${path}.sizeArgIndex`, true);
     spec.sizeArg = slot;
   });
-  return { specs, outputs, slotOfIndex };
+  return { specs, outputs, slotOfIndex, dataSlots };
 }
 
 export function fieldSource(f: FormatField, userPointers: boolean): ArgSource {

@@ -5,7 +5,8 @@ import type { KProbeArg, KProbeSpec, TracepointSpec, TracingPolicy, UProbeSpec }
 import {
   archSyscallPrefix, readFormat, syscallBaseName, syscallNames, TracefsError, type TracepointFormat,
 } from "../../sensors/tracing/tracefs";
-import { buildArgs, fieldSource, PT_REGS_ARGS, PT_REGS_RET, resolveType, type ArgSource } from "./args";
+import { buildArgs, fieldSource, PT_REGS_ARGS, PT_REGS_RET, resolveType, type ArgSource, type DataArgs, type Resolver } from "./args";
+import { SRC } from "../../decode/generic-layout";
 import { compileSelectors } from "./selectors";
 import type { CompiledPolicy, EventMeta, HookPlan, ValueSets } from "./plan";
 import { newValueSets } from "./plan";
@@ -18,13 +19,36 @@ export interface CompileEnv {
   substring: boolean;
   /** raw tracepoint links take a cookie (Linux 6.10+) */
   rawTracepointCookies: boolean;
+  /** `resolve` through kernel structs, from BTF */
+  resolve?: Resolver;
   /** TP_PROTO arguments of a raw tracepoint, from BTF */
   rawTracepointArgs: (event: string) => Array<{ ctype: string; size: number; signed: boolean }> | undefined;
   tracefsRoot?: string;
   hostNs: (ns: string) => number;
 }
 
-const SYSCALL_FIRST_ARG_FIELD = 5; // common_type, common_flags, common_preempt_count, common_pid, __syscall_nr
+const SYSCALL_FIRST_ARG_FIELD = 5;
+
+/** pt_regs offsets by register name (x86-64), for data args with source: pt_regs */
+const PT_REGS: Record<string, number> = {
+  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
+  si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
+};
+
+function dataArgs(list: KProbeArg[] | undefined, probe: boolean): DataArgs {
+  return {
+    list: list ?? [],
+    sourceOf: (arg, path) => {
+      if (arg.source === "pt_regs") {
+        if (!probe) fail(`${path}.source`, "pt_regs data is only available on probes (uprobes, kprobes)");
+        const off = PT_REGS[arg.resolve];
+        if (off === undefined) fail(`${path}.resolve`, `unknown register '${arg.resolve}' (${Object.keys(PT_REGS).join(", ")})`);
+        return { off, size: 8, userPointers: true };
+      }
+      return { off: 0, size: 8, source: SRC.CURRENT_TASK, ctype: "struct task_struct *", userPointers: false };
+    },
+  };
+} // common_type, common_flags, common_preempt_count, common_pid, __syscall_nr
 
 function baseMeta(policy: TracingPolicy, kind: EventMeta["kind"], spec: { message?: string; tags?: string[] }): EventMeta {
   return {
@@ -61,7 +85,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
     return fieldSource(f, true);
   };
   const args = spec.args ?? [];
-  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+  const { specs, outputs, slotOfIndex, dataSlots } = buildArgs(args, sourceOf, path, dataArgs(spec.data, false), env.resolve);
   const meta = baseMeta(policy, "kprobe", spec);
   meta.functionName = archSyscallPrefix() + name;
   meta.args = outputs;
@@ -81,7 +105,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
     returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-    values, hostNs: env.hostNs, substring: env.substring, followSets,
+    values, hostNs: env.hostNs, substring: env.substring, followSets, dataSlots,
   });
   const retField = exit?.fields.find((f) => f.name === "ret");
   return {
@@ -111,7 +135,7 @@ function rawTracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: st
     return { off: index * 8, size: Math.min(a.size || 8, 8), ctype: a.ctype, signed: a.signed, userPointers: false };
   };
   const args = spec.args ?? [];
-  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+  const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path, undefined, env.resolve);
   const meta = baseMeta(policy, "tracepoint", spec);
   meta.subsys = spec.subsystem;
   meta.event = spec.event;
@@ -173,14 +197,13 @@ function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: strin
   };
 }
 
-function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, values: ValueSets, followSets: string[][]): HookPlan[] {
+function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, values: ValueSets, followSets: string[][], env: CompileEnv): HookPlan[] {
   try {
     fs.accessSync(spec.path, fs.constants.R_OK);
   } catch (e) {
     fail(`${path}.path`, `cannot read ${spec.path}: ${(e as NodeJS.ErrnoException).code}`);
   }
   if (spec.addrs?.length) fail(`${path}.addrs`, "addrs are not supported by tetragon-ts yet: use symbols or offsets");
-  if (spec.data?.length) fail(`${path}.data`, "data arguments are not supported by tetragon-ts yet");
   const sourceOf = (index: number, p: string): ArgSource => {
     if (index >= PT_REGS_ARGS.length) fail(p, `uprobe arguments are read from registers: index 0..${PT_REGS_ARGS.length - 1}`);
     return { off: PT_REGS_ARGS[index], size: 8, userPointers: true };
@@ -191,7 +214,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     : (spec.offsets ?? []).map((o) => ({ offset: o, label: `0x${o.toString(16)}` }));
   return targets.map((t, i) => {
     const hp = `${path}.${spec.symbols?.length ? "symbols" : "offsets"}[${i}]`;
-    const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path);
+    const { specs, outputs, slotOfIndex, dataSlots } = buildArgs(args, sourceOf, path, dataArgs(spec.data, true), env.resolve);
     const meta = baseMeta(policy, "uprobe", spec);
     meta.path = spec.path;
     meta.symbol = t.func ?? "";
@@ -205,7 +228,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     const selectors = compileSelectors(spec.selectors, {
       path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
       returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-      values, hostNs: () => 0, substring: false, followSets,
+      values, hostNs: env.hostNs, substring: env.substring, followSets, dataSlots,
     });
     return {
       path: hp,
@@ -256,7 +279,7 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
     }
   }));
   (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
-  (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets))));
+  (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets, env))));
   if (spec.lsmhooks?.length) issues.push({ path: "spec.lsmhooks", reason: "BPF-LSM programs cannot be loaded on this kernel" });
   if (spec.fentries?.length) issues.push({ path: "spec.fentries", reason: "fentry programs cannot be loaded on this kernel" });
   if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });

@@ -13,6 +13,10 @@ export interface ArgSpecPlan {
   flags: number;
   off: number;
   maxData: number;
+  /** SRC.RECORD, or SRC.CURRENT_TASK for data args */
+  source: number;
+  /** `resolve`, compiled to a walk through struct fields */
+  steps: Array<{ off: number; kind: "deref" | "load" | "addr"; size: number }>;
 }
 
 /** How one argument slot comes out in the event. */
@@ -27,6 +31,8 @@ export interface ArgOutput {
   /** for `int`-family output variants */
   signed: boolean;
   bits: number;
+  /** a `data` argument: shown in the event's `data` list */
+  data?: boolean;
 }
 
 export interface MatchArgPlan {

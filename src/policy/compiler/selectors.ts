@@ -24,6 +24,8 @@ export interface SelectorContext {
   substring: boolean;
   /** followChildren binary sets of the policy, shared across its hooks */
   followSets: string[][];
+  /** slots of the hook's `data` arguments, by position */
+  dataSlots?: number[];
 }
 
 const NS_INDEX: Record<string, number> = {
@@ -216,7 +218,6 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
   (selectors ?? []).forEach((sel, si) => {
     const path = `${ctx.path}.selectors[${si}]`;
     const plan: SelectorPlan = { ns: [], nsChanges: 0, nsChangesOp: MOP.EQ, caps: [], args: [], ret: [], actions: [] };
-    if (sel.matchData?.length) fail(`${path}.matchData`, "matchData is not supported by tetragon-ts yet");
     if (sel.matchReturnActions?.length) fail(`${path}.matchReturnActions`, "matchReturnActions is not supported by tetragon-ts yet");
     if (sel.matchWorkloads && (sel.matchWorkloads.podSelector || sel.matchWorkloads.containerSelector)) {
       fail(`${path}.matchWorkloads`, "matchWorkloads needs pod information (Kubernetes support is not there yet)");
@@ -302,7 +303,16 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
         plan.args.push(compileArgMatch(m, s, out, ctx, mp));
       }
     });
-    if (plan.args.length > LIMITS.MAX_MATCH_ARGS) fail(`${path}.matchArgs`, `at most ${LIMITS.MAX_MATCH_ARGS} argument filters per selector`);
+    (sel.matchData ?? []).forEach((m, i) => {
+      const mp = `${path}.matchData[${i}]`;
+      const positions = m.args && m.args.length ? m.args : [m.index ?? 0];
+      positions.forEach((pos, j) => {
+        const s = ctx.dataSlots?.[pos];
+        if (s === undefined) fail(m.args?.length ? `${mp}.args[${j}]` : `${mp}.index`, `no data argument at position ${pos} of the hook's data`);
+        plan.args.push(compileArgMatch(m, s, ctx.outputs[s], ctx, mp));
+      });
+    });
+    if (plan.args.length > LIMITS.MAX_MATCH_ARGS) fail(`${path}.matchArgs`, `at most ${LIMITS.MAX_MATCH_ARGS} matchArgs and matchData filters per selector`);
     (sel.matchReturnArgs ?? []).forEach((m, i) => {
       const mp = `${path}.matchReturnArgs[${i}]`;
       if (!ctx.returnOutput) fail(mp, "matchReturnArgs needs return: true and a returnArg");

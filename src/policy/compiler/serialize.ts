@@ -1,7 +1,7 @@
 /** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
 import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
-  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP,
 } from "../../decode/generic-layout";
 import type { HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
@@ -37,6 +37,14 @@ export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, follo
     b.writeUInt8(a.flags, o + ARG_SPEC.flags);
     b.writeUInt16LE(a.off, o + ARG_SPEC.off);
     b.writeUInt16LE(a.maxData, o + ARG_SPEC.max_data);
+    b.writeUInt8(a.source, o + ARG_SPEC.source);
+    b.writeUInt8(a.steps.length, o + ARG_SPEC.nsteps);
+    a.steps.forEach((st, j) => {
+      const so = o + ARG_SPEC.steps + j * RESOLVE_STEP.SIZE;
+      b.writeUInt16LE(st.off, so + RESOLVE_STEP.off);
+      b.writeUInt8(RESOLVE[st.kind], so + RESOLVE_STEP.kind);
+      b.writeUInt8(st.size, so + RESOLVE_STEP.size);
+    });
   });
   h.selectors.forEach((s, si) => {
     const o = HOOK_CONFIG.sel + si * SELECTOR.SIZE;

@@ -149,11 +149,12 @@ export class GenericEvents {
       return { value, data: buf.subarray(dataStart + o, dataStart + Math.max(o, end)), orig };
     };
     const args: KprobeArgument[] = [];
+    const data: KprobeArgument[] = [];
     for (const out of meta.args as ArgOutput[]) {
       if (out.hidden) continue;
       const s = slot(out.slot);
       const a = this.argument(out, s.value, s.data, s.orig);
-      if (a) args.push(a);
+      if (a) (out.data ? data : args).push(a);
     }
     const { proc, process } = this.processOf(pid, procKtime, tid);
     const parentEntry = proc ? this.cache.peek(proc.process.parentExecId) : undefined;
@@ -167,7 +168,7 @@ export class GenericEvents {
     if (meta.kind === "kprobe") {
       const k = create(ProcessKprobeSchema, {
         process, parent, functionName: meta.functionName, args, action: kact, policyName: meta.policyName,
-        message: meta.message, tags: meta.tags,
+        message: meta.message, tags: meta.tags, data,
       });
       if (meta.hasReturn && meta.returnArg && flags & GENERIC_F.RETURN) {
         const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
@@ -189,7 +190,7 @@ export class GenericEvents {
         case: "processUprobe",
         value: create(ProcessUprobeSchema, {
           process, parent, path: meta.path, symbol: meta.symbol, policyName: meta.policyName, message: meta.message,
-          args, tags: meta.tags, action: kact,
+          args, tags: meta.tags, action: kact, data,
         }),
       };
     }
