@@ -61,6 +61,9 @@ enum generic_arg_type {
 	GT_CHAR_IOVEC = 20, /* user iovec array, count from another argument */
 	GT_KSTRING = 21,    /* kernel pointer to a string (tracepoint __data_loc or char *) */
 	GT_DATA_LOC = 22,   /* tracepoint __data_loc string: offset/len word into the record */
+	GT_FILE = 23,       /* struct file *: its path */
+	GT_PATH = 24,       /* struct path *: the path */
+	GT_BINPRM = 25,     /* struct linux_binprm *: the executable's path */
 };
 
 #define ARG_F_RETURN_COPY 0x1

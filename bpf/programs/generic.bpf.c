@@ -62,7 +62,28 @@ static __always_inline __u64 sign_extend(__u64 v, __u8 type)
 	}
 }
 
-static __always_inline long read_fd_path(struct read_ctx *r, __u32 fd, __u32 off)
+/* The path of a struct path, relative to the task's root, into data at off. */
+static __always_inline long read_path(struct read_ctx *r, struct path *fpath, __u32 off)
+{
+	struct task_struct *task = r->task;
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct path_scratch *ps;
+	struct path root;
+	__u32 zero = 0, len = 0;
+
+	ps = bpf_map_lookup_elem(&path_heap, &zero);
+	if (!ps || !fs)
+		return -1;
+	BPF_CORE_READ_INTO(&root, fs, root);
+	if (walk_path(ps, fpath, &root, &len) == PATH_ERROR)
+		return -1;
+	len &= (PATH_BUF_LEN - 1);
+	bpf_probe_read_kernel(&r->s->data[off & GENERIC_DATA_MASK], len, ps->buf);
+	return len;
+}
+
+/* The struct file of a descriptor of the current task. */
+static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
 {
 	struct task_struct *task = r->task;
 	struct files_struct *files = BPF_CORE_READ(task, files);
@@ -70,27 +91,11 @@ static __always_inline long read_fd_path(struct read_ctx *r, __u32 fd, __u32 off
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	unsigned int max = BPF_CORE_READ(fdt, max_fds);
 	struct file *file = NULL;
-	struct path_scratch *ps;
-	struct path fpath, root;
-	struct fs_struct *fs;
-	__u32 zero = 0, len = 0;
 
 	if (fd >= max)
-		return -1;
+		return NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file)
-		return -1;
-	ps = bpf_map_lookup_elem(&path_heap, &zero);
-	if (!ps)
-		return -1;
-	BPF_CORE_READ_INTO(&fpath, file, f_path);
-	fs = BPF_CORE_READ(task, fs);
-	BPF_CORE_READ_INTO(&root, fs, root);
-	if (walk_path(ps, &fpath, &root, &len) == PATH_ERROR)
-		return -1;
-	len &= (PATH_BUF_LEN - 1);
-	bpf_probe_read_kernel(&r->s->data[off & GENERIC_DATA_MASK], len, ps->buf);
-	return len;
+	return file;
 }
 
 static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off)
@@ -200,11 +205,33 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		break;
 	}
 	case GT_FD:
-		n = read_fd_path(r, (__u32)v, off);
+	case GT_FILE:
+	case GT_PATH:
+	case GT_BINPRM: {
+		/* every kind of file reference comes down to one struct path, walked once */
+		struct file *file = NULL;
+		struct path p = {};
+
+		if (spec->type == GT_FD)
+			file = fd_file(r, (__u32)v);
+		else if (spec->type == GT_FILE)
+			file = (struct file *)v;
+		else if (spec->type == GT_BINPRM)
+			file = BPF_CORE_READ((struct linux_binprm *)v, file);
+		if (spec->type == GT_PATH)
+			n = bpf_probe_read_kernel(&p, sizeof(p), (void *)v) ? -1 : 0;
+		else if (file)
+			n = bpf_probe_read_kernel(&p, sizeof(p), &file->f_path) ? -1 : 0;
+		else
+			n = -1;
+		if (n == 0)
+			n = read_path(r, &p, off);
 		break;
+	}
 	case GT_SOCKADDR:
 		n = read_sockaddr(r, v, off);
 		break;
+
 	case GT_CHAR_BUF:
 	case GT_CONST_BUF:
 		if (spec->flags & ARG_F_RETURN_COPY && !r->at_exit)

@@ -15,7 +15,7 @@ export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, SIZE: 72 } as const;
 export const GT = {
   NONE: 0, S64: 1, U64: 2, S32: 3, U32: 4, S16: 5, U16: 6, S8: 7, U8: 8, SIZE: 9, STRING: 10,
   CHAR_BUF: 11, FD: 12, SOCKADDR: 13, SYSCALL64: 14, CAPABILITY: 15, KERNEL_CAP: 16, BPF_CMD: 17,
-  NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22,
+  NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22, FILE: 23, PATH: 24, BINPRM: 25,
 } as const;
 
 export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2 } as const;

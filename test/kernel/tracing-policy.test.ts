@@ -332,6 +332,14 @@ spec:
       resolve: "comm"
     - index: 2
       resolve: "filename"
+    - index: 2
+      type: "linux_binprm"
+    - index: 2
+      type: "file"
+      resolve: "file"
+    - index: 2
+      type: "path"
+      resolve: "file.f_path"
     selectors:
     - matchArgs:
       - index: 2
@@ -352,6 +360,9 @@ spec:
       const ex = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "data-resolve", "raw tracepoint with resolve");
       assert.equal(ex.process_tracepoint.args[0].string_arg, "perl", "task->comm after exec");
       assert.equal(ex.process_tracepoint.args[1].string_arg, "/usr/bin/perl", "bprm->filename");
+      assert.equal(ex.process_tracepoint.args[2].linux_binprm_arg.path, "/usr/bin/perl");
+      assert.equal(ex.process_tracepoint.args[3].file_arg.path, "/usr/bin/perl");
+      assert.equal(ex.process_tracepoint.args[4].path_arg.path, "/usr/bin/perl");
       await new Promise((r) => setTimeout(r, 300));
       for (const e of agent.events().filter((x) => kp(x)?.policy_name === "data-resolve")) assert.equal(kp(e).data[0].string_arg, "perl");
     } finally {

@@ -55,7 +55,13 @@ const FIXED: Record<string, TypeInfo> = {
   bpf_cmd: { gt: GT.BPF_CMD, signed: true, bits: 32 },
   nop: { gt: GT.NOP, signed: false, bits: 64 },
   data_loc: { gt: GT.DATA_LOC, signed: false, bits: 32 },
+  file: { gt: GT.FILE, signed: false, bits: 64 },
+  path: { gt: GT.PATH, signed: false, bits: 64 },
+  linux_binprm: { gt: GT.BINPRM, signed: false, bits: 64 },
 };
+
+/** Types that read kernel objects: they need a kernel pointer. */
+const KERNEL_OBJECT_GTS: number[] = [GT.FILE, GT.PATH, GT.BINPRM];
 
 function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
   if (size === 8) return signed ? { gt: GT.S64, signed, bits: 64 } : { gt: GT.U64, signed, bits: 64 };
@@ -90,6 +96,9 @@ export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeI
       ? `type '${type}' needs a kernel object pointer, which this hook does not carry (hook the kernel function on a kernel with kprobes, or use a tracepoint that has it)`
       : `type '${type}' is not supported on tracepoint fields yet`;
     fail(`${path}.type`, why);
+  }
+  if (KERNEL_OBJECT_GTS.includes(t.gt) && src.userPointers) {
+    fail(`${path}.type`, `type '${type}' needs a kernel object pointer, which this hook does not carry (hook the kernel function on a kernel with kprobes, or use a raw tracepoint that has it)`);
   }
   if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF || t.gt === GT.CHAR_IOVEC) && !src.userPointers) {
     fail(`${path}.type`, `type '${type}' reads user memory: only syscall and uprobe arguments point there`);

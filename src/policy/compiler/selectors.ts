@@ -32,7 +32,7 @@ const NS_INDEX: Record<string, number> = {
   Uts: 0, Ipc: 1, Mnt: 2, Pid: 3, PidForChildren: 4, Net: 5, Time: 6, TimeForChildren: 7, Cgroup: 8, User: 9,
 };
 
-const STRING_GTS: number[] = [GT.STRING, GT.KSTRING, GT.DATA_LOC, GT.FD, GT.CHAR_BUF, GT.CONST_BUF, GT.CHAR_IOVEC];
+const STRING_GTS: number[] = [GT.STRING, GT.KSTRING, GT.DATA_LOC, GT.FD, GT.CHAR_BUF, GT.CONST_BUF, GT.CHAR_IOVEC, GT.FILE, GT.PATH, GT.BINPRM];
 
 function newSet<T>(sets: Map<number, T[]>, values: ValueSets, items: T[]): number {
   const id = values.next++;

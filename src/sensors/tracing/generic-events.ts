@@ -6,7 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
 import {
-  KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
+  KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobePathSchema, KprobeLinuxBinprmSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
   ProcessKprobeSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
   type KprobeArgument, type Process,
 } from "../../api/gen/tetragon/tetragon_pb";
@@ -67,8 +67,14 @@ export class GenericEvents {
       case GT.STRING: case GT.KSTRING: case GT.DATA_LOC:
         a.arg = { case: "stringArg", value: data.toString("utf8") };
         break;
-      case GT.FD:
+      case GT.FD: case GT.FILE:
         a.arg = { case: "fileArg", value: create(KprobeFileSchema, { path: data.toString("utf8") }) };
+        break;
+      case GT.PATH:
+        a.arg = { case: "pathArg", value: create(KprobePathSchema, { path: data.toString("utf8") }) };
+        break;
+      case GT.BINPRM:
+        a.arg = { case: "linuxBinprmArg", value: create(KprobeLinuxBinprmSchema, { path: data.toString("utf8") }) };
         break;
       case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: {
         const bytes = new Uint8Array(data);
