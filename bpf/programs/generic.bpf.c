@@ -167,17 +167,22 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		return 1;
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
-	if (spec->source == SRC_CURRENT_TASK)
-		v = bpf_get_current_task();
-	else
-		v = rec_value(s, spec->off, spec->size);
-	if (spec->nsteps) {
-		struct resolve_ctx rc = { .spec = spec, .v = v };
+	if (r->at_exit) {
+		/* the record is the exit's now: the entry saved the value */
+		v = slot->value;
+	} else {
+		if (spec->source == SRC_CURRENT_TASK)
+			v = bpf_get_current_task();
+		else
+			v = rec_value(s, spec->off, spec->size);
+		if (spec->nsteps) {
+			struct resolve_ctx rc = { .spec = spec, .v = v };
 
-		bpf_loop(MAX_RESOLVE, resolve_step, &rc, 0);
-		v = rc.v;
+			bpf_loop(MAX_RESOLVE, resolve_step, &rc, 0);
+			v = rc.v;
+		}
+		v = sign_extend(v, spec->type);
 	}
-	v = sign_extend(v, spec->type);
 	slot->value = v;
 	slot->off = off;
 	slot->len = 0;
@@ -241,10 +246,11 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		else if (spec->flags & ARG_F_SIZE_FROM_RET)
 			size = s->msg.ret > 0 ? s->msg.ret : 0;
 		else if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
-			/* from the record: the size argument's slot may not be filled yet */
+			/* at the entry from the record (the size argument's slot may not be filled
+			 * yet), at the exit from the slot the entry filled */
 			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
 
-			size = rec_value(s, sz->off, sz->size);
+			size = r->at_exit ? s->msg.args[spec->size_arg & 3].value : rec_value(s, sz->off, sz->size);
 		}
 		else
 			size = 0;
@@ -267,7 +273,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
 			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
 
-			count = rec_value(s, sz->off, sz->size);
+			count = r->at_exit ? s->msg.args[spec->size_arg & 3].value : rec_value(s, sz->off, sz->size);
 		}
 		for (int j = 0; j < 4; j++) {
 			struct { __u64 base; __u64 len; } iov = {};

@@ -1,0 +1,195 @@
+/**
+ * Argument types end to end: returnCopy buffers, const_buf, nop, labels, capability,
+ * bpf_cmd and isNamespacePID, each from a real call whose values the test knows.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startAgent, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+
+const kp = (e: JsonEvent) => e.process_kprobe;
+
+describe("argument types", () => {
+  let agent: RunningAgent;
+  const dir = tempDir("tp-types-");
+  const content = "returned-bytes-0123456789\n";
+  fs.writeFileSync(path.join(dir, "read-me.txt"), content);
+  const perl = "/usr/bin/perl";
+  const policies: Record<string, string> = {
+    read: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "read-returncopy"
+spec:
+  kprobes:
+  - call: "sys_read"
+    return: true
+    args:
+    - index: 0
+      type: "fd"
+      label: "file"
+    - index: 1
+      type: "char_buf"
+      returnCopy: true
+      label: "data"
+    - index: 2
+      type: "nop"
+    returnArg:
+      index: 0
+      type: "int"
+      label: "count"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values:
+        - "/read-me.txt"
+`,
+    uname: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "uname-constbuf"
+spec:
+  kprobes:
+  - call: "sys_newuname"
+    return: true
+    args:
+    - index: 0
+      type: "const_buf"
+      sizeArgIndex: 65
+      returnCopy: true
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "${fs.realpathSync("/usr/bin/uname")}"
+`,
+    cap: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "cap-capable"
+spec:
+  tracepoints:
+  - subsystem: "capability"
+    event: "cap_capable"
+    args:
+    - index: 7
+      type: "capability"
+    - index: 8
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 7
+        operator: "Equal"
+        values:
+        - "21"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "${fs.realpathSync("/usr/bin/hostname")}"
+`,
+    bpf: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "bpf-cmd"
+spec:
+  kprobes:
+  - call: "sys_bpf"
+    args:
+    - index: 0
+      type: "bpf_cmd"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "${fs.realpathSync("/usr/sbin/bpftool")}"
+`,
+    nspid: `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "ns-pid"
+spec:
+  kprobes:
+  - call: "sys_getppid"
+    selectors:
+    - matchPIDs:
+      - operator: "In"
+        isNamespacePID: true
+        values:
+        - 1
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "${perl}"
+`,
+  };
+
+  before(async () => {
+    const tpdir = path.join(dir, "tp.d");
+    fs.mkdirSync(tpdir);
+    for (const [n, text] of Object.entries(policies)) fs.writeFileSync(path.join(tpdir, `${n}.yaml`), text);
+    agent = await startAgent(["--tracing-policy-dir", tpdir]);
+    assert.doesNotMatch(agent.logs(), /rejected/, agent.logs());
+  });
+
+  after(async () => {
+    assert.equal(await agent.stop(), 0, agent.logs());
+  });
+
+  test("char_buf with returnCopy holds what read() returned; labels and nop", async () => {
+    const r = spawnSync("/usr/bin/cat", [path.join(dir, "read-me.txt")], { encoding: "utf8" });
+    assert.equal(r.stdout, content);
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "read-returncopy" && kp(e).return?.int_arg > 0, "read event");
+    const k = kp(ev);
+    assert.equal(k.args.length, 2, "nop arguments are not shown");
+    assert.equal(k.args[0].label, "file");
+    assert.equal(k.args[0].file_arg.path, path.join(dir, "read-me.txt"));
+    assert.equal(k.args[1].label, "data");
+    assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), content);
+    assert.equal(k.return.int_arg, content.length);
+    assert.equal(k.return.label, "count");
+  });
+
+  test("const_buf read at the exit: the utsname uname(2) filled", async () => {
+    const r = spawnSync("/usr/bin/uname", ["-s"], { encoding: "utf8" });
+    assert.equal(r.stdout.trim(), "Linux");
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "uname-constbuf", "uname event");
+    const buf = Buffer.from(kp(ev).args[0].bytes_arg, "base64");
+    assert.equal(buf.length, 65);
+    assert.equal(buf.toString("latin1").replace(/\0+$/, ""), "Linux");
+    assert.equal(kp(ev).return.int_arg, 0);
+  });
+
+  test("capability: the cap of capability/cap_capable with its name", async () => {
+    spawnSync("/usr/bin/hostname", [fs.readFileSync("/proc/sys/kernel/hostname", "utf8").trim()]);
+    const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "cap-capable", "cap_capable event");
+    assert.deepEqual(ev.process_tracepoint.args[0].capability_arg, { value: 21, name: "CAP_SYS_ADMIN" });
+    assert.equal(ev.process_tracepoint.args[1].int_arg, 0, "root has it");
+  });
+
+  test("bpf_cmd: the commands of bpftool's bpf() calls by name", async () => {
+    spawnSync("/usr/sbin/bpftool", ["prog", "show", "--json"]);
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "bpf-cmd" && kp(e).args[0].bpf_cmd_arg === "BPF_PROG_GET_NEXT_ID", "bpf event");
+    assert.equal(kp(ev).function_name, "__x64_sys_bpf");
+  });
+
+  test("matchPIDs isNamespacePID: pid 1 of a new pid namespace matches, the host's processes do not", async () => {
+    spawnSync(perl, ["-e", "getppid();"]);
+    const r = spawnSync("/usr/bin/unshare", ["--pid", "--fork", perl, "-e", "print $$; getppid();"], { encoding: "utf8" });
+    assert.equal(r.stdout, "1");
+    const ev = await agent.waitFor((e) => kp(e)?.policy_name === "ns-pid", "getppid of pid 1 in its namespace");
+    assert.notEqual(kp(ev).process.pid, 1, "the event shows the host pid");
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "ns-pid").length, 1);
+  });
+});
