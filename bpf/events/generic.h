@@ -64,7 +64,24 @@ enum generic_arg_type {
 	GT_FILE = 23,       /* struct file *: its path */
 	GT_PATH = 24,       /* struct path *: the path */
 	GT_BINPRM = 25,     /* struct linux_binprm *: the executable's path */
+	GT_SOCK = 26,       /* struct sock *: addresses, ports, protocol, state */
 };
+
+/* What a GT_SOCK argument carries in the record's data. */
+struct sock_blob {
+	__u16 family;
+	__u16 sport;        /* host order */
+	__u16 dport;        /* host order */
+	__u16 protocol;
+	__u16 type;
+	__u16 state;
+	__u32 mark;
+	__u32 priority;
+	__u32 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 cookie;
+}; /* 64 */
 
 #define ARG_F_RETURN_COPY 0x1
 #define ARG_F_SIZE_FROM_RET 0x2
@@ -107,9 +124,12 @@ enum match_op {
 	MOP_POSTFIX = 14, MOP_NOT_POSTFIX = 15, MOP_SUBSTR = 16, MOP_SUBSTR_ICASE = 17,
 	MOP_SADDR = 18, MOP_NOT_SADDR = 19, MOP_SPORT = 20, MOP_NOT_SPORT = 21,
 	MOP_SPORT_PRIV = 22, MOP_NOT_SPORT_PRIV = 23, MOP_FAMILY = 24, MOP_NOT_FAMILY = 25,
+	MOP_DADDR = 26, MOP_NOT_DADDR = 27, MOP_DPORT = 28, MOP_NOT_DPORT = 29,
+	MOP_DPORT_PRIV = 30, MOP_NOT_DPORT_PRIV = 31, MOP_PROTOCOL = 32, MOP_STATE = 33,
 };
 
 #define MATCH_F_SIGNED 0x1
+#define MATCH_F_SOCK 0x2    /* the argument is a GT_SOCK blob */
 
 struct match_arg {
 	__u8 arg;           /* 0..4, or RET_ARG */

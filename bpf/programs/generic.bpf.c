@@ -148,6 +148,33 @@ static long resolve_step(__u32 i32, struct resolve_ctx *c)
 	return 0;
 }
 
+static __always_inline long read_sock(struct read_ctx *r, struct sock *sk, __u32 off)
+{
+	struct sock_blob b = {};
+
+	if (!sk)
+		return -1;
+	b.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	b.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	b.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	b.protocol = BPF_CORE_READ(sk, sk_protocol);
+	b.type = BPF_CORE_READ(sk, sk_type);
+	b.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	b.mark = BPF_CORE_READ(sk, sk_mark);
+	b.priority = BPF_CORE_READ(sk, sk_priority);
+	if (b.family == 10 /* AF_INET6 */) {
+		BPF_CORE_READ_INTO(&b.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&b.daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)b.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)b.daddr, sk, __sk_common.skc_daddr);
+	}
+	if (bpf_core_field_exists(sk->__sk_common.skc_cookie))
+		b.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	bpf_probe_read_kernel(&r->s->data[off & GENERIC_DATA_MASK], sizeof(b), &b);
+	return sizeof(b);
+}
+
 static long read_one_arg(__u32 i32, struct read_ctx *r)
 {
 	struct generic_scratch *s = r->s;
@@ -235,6 +262,9 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	}
 	case GT_SOCKADDR:
 		n = read_sockaddr(r, v, off);
+		break;
+	case GT_SOCK:
+		n = read_sock(r, (struct sock *)v, off);
 		break;
 
 	case GT_CHAR_BUF:
@@ -549,6 +579,47 @@ static __always_inline int match_sockaddr(struct generic_scratch *s, struct matc
 	return 0;
 }
 
+static __always_inline int match_sock(struct generic_scratch *s, struct match_arg *m, struct arg_slot *slot)
+{
+	struct sock_blob b = {};
+	__u64 v = 0;
+	int hit = 0, addr = 0, dst = 0;
+
+	if (slot->len < sizeof(b))
+		return 0;
+	bpf_probe_read_kernel(&b, sizeof(b), &s->data[slot->off & GENERIC_DATA_MASK]);
+	switch (m->op) {
+	case MOP_SADDR: case MOP_NOT_SADDR: addr = 1; break;
+	case MOP_DADDR: case MOP_NOT_DADDR: addr = 1; dst = 1; break;
+	case MOP_SPORT: case MOP_NOT_SPORT: v = b.sport; break;
+	case MOP_DPORT: case MOP_NOT_DPORT: v = b.dport; break;
+	case MOP_SPORT_PRIV: return b.sport < 1024;
+	case MOP_NOT_SPORT_PRIV: return b.sport >= 1024;
+	case MOP_DPORT_PRIV: return b.dport < 1024;
+	case MOP_NOT_DPORT_PRIV: return b.dport >= 1024;
+	case MOP_FAMILY: case MOP_NOT_FAMILY: v = b.family; break;
+	case MOP_PROTOCOL: v = b.protocol; break;
+	case MOP_STATE: v = b.state; break;
+	default: return 0;
+	}
+	if (addr) {
+		__builtin_memset(&s->akey, 0, sizeof(s->akey));
+		s->akey.set_id = m->set_id;
+		s->akey.family = b.family;
+		if (dst)
+			__builtin_memcpy(s->akey.addr, b.daddr, 16);
+		else
+			__builtin_memcpy(s->akey.addr, b.saddr, 16);
+		s->akey.prefixlen = 64 + (b.family == 10 ? 128 : 32);
+		hit = bpf_map_lookup_elem(&addr_map, &s->akey) != NULL;
+		return (m->op == MOP_SADDR || m->op == MOP_DADDR) ? hit : !hit;
+	}
+	for (int i = 0; i < MAX_VALUES; i++)
+		if (i < m->nvals && m->vals[i] == v)
+			hit = 1;
+	return (m->op == MOP_NOT_SPORT || m->op == MOP_NOT_DPORT || m->op == MOP_NOT_FAMILY) ? !hit : hit;
+}
+
 static __always_inline int match_one_arg(struct generic_scratch *s, struct match_arg *m)
 {
 	struct arg_slot *slot;
@@ -562,6 +633,8 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 		return match_number(m, (__u64)s->msg.ret);
 	}
 	slot = &s->msg.args[m->arg & 7];
+	if (m->flags & MATCH_F_SOCK)
+		return match_sock(s, m, slot);
 	if (m->op >= MOP_SADDR)
 		return match_sockaddr(s, m, slot);
 	if (m->op >= MOP_STR_EQ) {

@@ -15,7 +15,7 @@ export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, SIZE: 72 } as const;
 export const GT = {
   NONE: 0, S64: 1, U64: 2, S32: 3, U32: 4, S16: 5, U16: 6, S8: 7, U8: 8, SIZE: 9, STRING: 10,
   CHAR_BUF: 11, FD: 12, SOCKADDR: 13, SYSCALL64: 14, CAPABILITY: 15, KERNEL_CAP: 16, BPF_CMD: 17,
-  NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22, FILE: 23, PATH: 24, BINPRM: 25,
+  NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22, FILE: 23, PATH: 24, BINPRM: 25, SOCK: 26,
 } as const;
 
 export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2 } as const;
@@ -24,10 +24,13 @@ export const MOP = {
   NONE: 0, EQ: 1, NEQ: 2, GT: 3, LT: 4, MASK: 5, IN_RANGE: 6, NOT_IN_RANGE: 7, IN_MAP: 8, NOT_IN_MAP: 9,
   STR_EQ: 10, STR_NEQ: 11, PREFIX: 12, NOT_PREFIX: 13, POSTFIX: 14, NOT_POSTFIX: 15, SUBSTR: 16,
   SUBSTR_ICASE: 17, SADDR: 18, NOT_SADDR: 19, SPORT: 20, NOT_SPORT: 21, SPORT_PRIV: 22, NOT_SPORT_PRIV: 23,
-  FAMILY: 24, NOT_FAMILY: 25,
+  FAMILY: 24, NOT_FAMILY: 25, DADDR: 26, NOT_DADDR: 27, DPORT: 28, NOT_DPORT: 29, DPORT_PRIV: 30,
+  NOT_DPORT_PRIV: 31, PROTOCOL: 32, STATE: 33,
 } as const;
 
 export const MATCH_F_SIGNED = 0x1;
+export const MATCH_F_SOCK = 0x2;
+export const SOCK_BLOB = { family: 0, sport: 2, dport: 4, protocol: 6, type: 8, state: 10, mark: 12, priority: 16, saddr: 24, daddr: 40, cookie: 56, SIZE: 64 } as const;
 
 export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4 } as const;
 

@@ -58,10 +58,11 @@ const FIXED: Record<string, TypeInfo> = {
   file: { gt: GT.FILE, signed: false, bits: 64 },
   path: { gt: GT.PATH, signed: false, bits: 64 },
   linux_binprm: { gt: GT.BINPRM, signed: false, bits: 64 },
+  sock: { gt: GT.SOCK, signed: false, bits: 64 },
 };
 
 /** Types that read kernel objects: they need a kernel pointer. */
-const KERNEL_OBJECT_GTS: number[] = [GT.FILE, GT.PATH, GT.BINPRM];
+const KERNEL_OBJECT_GTS: number[] = [GT.FILE, GT.PATH, GT.BINPRM, GT.SOCK];
 
 function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
   if (size === 8) return signed ? { gt: GT.S64, signed, bits: 64 } : { gt: GT.U64, signed, bits: 64 };

@@ -11,6 +11,7 @@ import { compileSelectors } from "./selectors";
 import type { CompiledPolicy, EventMeta, HookPlan, ValueSets } from "./plan";
 import { newValueSets } from "./plan";
 import { CompileError, fail } from "./errors";
+import { equivalentHook, EQUIVALENTS } from "./equivalents";
 
 export interface CompileEnv {
   /** kernel features the agent probed */
@@ -274,7 +275,11 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
     const path = `spec.kprobes[${i}]`;
     for (const call of expandCalls(policy, k.call, path, env.tracefsRoot)) {
       if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env, followSets));
-      else if (!env.kprobes) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set)`);
+      else if (!env.kprobes) {
+        const eq = equivalentHook(policy, k, call, path, values, env, followSets);
+        if (!eq) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set); without them tetragon-ts can stand in for ${Object.keys(EQUIVALENTS).join(", ")}`);
+        hooks.push(eq);
+      }
       else fail(`${path}.call`, "kernel function hooks are not supported by tetragon-ts yet");
     }
   }));

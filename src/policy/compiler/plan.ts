@@ -40,6 +40,8 @@ export interface MatchArgPlan {
   op: number;
   vals: bigint[];
   signed: boolean;
+  /** the argument is a sock blob (socket operators) */
+  sock?: boolean;
   /** local value-set number, or -1 */
   set: number;
 }
@@ -83,6 +85,8 @@ export interface EventMeta {
   args: ArgOutput[];
   returnArg?: { type: string; gt: number; label?: string; signed: boolean };
   hasReturn: boolean;
+  /** kernel-function equivalents on tracepoints: the state the function implies (TCP_SYN_SENT) */
+  sockState?: string;
 }
 
 export type AttachPlan =

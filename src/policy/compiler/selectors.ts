@@ -5,7 +5,7 @@
  */
 import { GT, LIMITS, MOP, ACT } from "../../decode/generic-layout";
 import type { ArgSelector, KProbeSelector, ActionSelector } from "../types";
-import { parseAddrOrCidr, parseInteger, parseRange, parseRateLimit, CAPABILITIES, ADDRESS_FAMILIES } from "../values";
+import { parseAddrOrCidr, parseInteger, parseRange, parseRateLimit, CAPABILITIES, ADDRESS_FAMILIES, IP_PROTOCOLS, TCP_STATES } from "../values";
 import type { ArgOutput, MatchArgPlan, SelectorPlan, ValueSets } from "./plan";
 import { fail } from "./errors";
 import { isIPv4 } from "node:net";
@@ -68,6 +68,50 @@ function compileArgMatch(m: ArgSelector, slot: number, out: { gt: number; signed
       fail(`${path}.values[${i}]`, (e as Error).message);
     }
   };
+  if (out.gt === GT.SOCK) {
+    plan.sock = true;
+    const addrSet = (mop: number) => {
+      plan.op = mop;
+      plan.set = newSet(ctx.values.addr, ctx.values, vals.map((v, i) => addrEntry(v, `${path}.values[${i}]`)));
+      return plan;
+    };
+    const ports = (mop: number) => {
+      plan.op = mop;
+      inline((s, i) => {
+        try { const [lo, hi] = parseRange(s, "uint64", true); if (hi > 65535n || lo !== hi) throw new Error(`'${s}' is not a port`); return [lo]; }
+        catch (e) { fail(`${path}.values[${i}]`, (e as Error).message); }
+      });
+      return plan;
+    };
+    const named = (mop: number, table: Record<string, number>, what: string) => {
+      plan.op = mop;
+      inline((s, i) => {
+        const n = table[s] ?? table[s.toUpperCase()];
+        if (n !== undefined) return [BigInt(n)];
+        try { return [parseInteger(s, "uint32")]; } catch { fail(`${path}.values[${i}]`, `unknown ${what} '${s}'`); }
+      });
+      return plan;
+    };
+    switch (op) {
+      case "SAddr": return addrSet(MOP.SADDR);
+      case "NotSAddr": return addrSet(MOP.NOT_SADDR);
+      case "DAddr": return addrSet(MOP.DADDR);
+      case "NotDAddr": return addrSet(MOP.NOT_DADDR);
+      case "SPort": return ports(MOP.SPORT);
+      case "NotSPort": return ports(MOP.NOT_SPORT);
+      case "DPort": return ports(MOP.DPORT);
+      case "NotDPort": return ports(MOP.NOT_DPORT);
+      case "SPortPriv": plan.op = MOP.SPORT_PRIV; return plan;
+      case "NotSPortPriv": plan.op = MOP.NOT_SPORT_PRIV; return plan;
+      case "DPortPriv": plan.op = MOP.DPORT_PRIV; return plan;
+      case "NotDPortPriv": plan.op = MOP.NOT_DPORT_PRIV; return plan;
+      case "Family": return named(MOP.FAMILY, ADDRESS_FAMILIES, "address family");
+      case "Protocol": return named(MOP.PROTOCOL, IP_PROTOCOLS, "protocol");
+      case "State": return named(MOP.STATE, TCP_STATES, "TCP state");
+      default:
+        fail(`${path}.operator`, `operator ${op} is not supported on sock arguments (SAddr, DAddr, SPort, DPort and their Not and Priv forms, Family, Protocol, State)`);
+    }
+  }
   if (out.gt === GT.SOCKADDR) {
     switch (op) {
       case "SAddr": case "NotSAddr": {
@@ -171,6 +215,16 @@ function compileArgMatch(m: ArgSelector, slot: number, out: { gt: number; signed
     default:
       fail(`${path}.operator`, `operator ${op} is not supported on ${isString ? "string" : "integer"} arguments`);
   }
+}
+
+function addrEntry(v: string, path: string): { family: number; addr: Buffer; bits: number } {
+  let r;
+  try { r = parseAddrOrCidr(v); } catch (e) { fail(path, (e as Error).message); }
+  const addr = Buffer.alloc(16);
+  const ip = v.split("/")[0];
+  if (r.family === 4) Buffer.from(ip.split(".").map(Number)).copy(addr);
+  else ipv6Bytes(ip).copy(addr);
+  return { family: r.family === 4 ? 2 : 10, addr, bits: r.prefixLen };
 }
 
 function ipv6Bytes(ip: string): Buffer {

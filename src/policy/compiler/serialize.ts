@@ -1,7 +1,7 @@
 /** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
 import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
-  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK,
 } from "../../decode/generic-layout";
 import type { HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
@@ -11,7 +11,7 @@ function writeMatchArg(b: Buffer, off: number, m: MatchArgPlan, ids: SetIdMap): 
   b.writeUInt8(m.arg, off + MATCH_ARG.arg);
   b.writeUInt8(m.op, off + MATCH_ARG.op);
   b.writeUInt8(m.vals.length, off + MATCH_ARG.nvals);
-  b.writeUInt8(m.signed ? MATCH_F_SIGNED : 0, off + MATCH_ARG.flags);
+  b.writeUInt8((m.signed ? MATCH_F_SIGNED : 0) | (m.sock ? MATCH_F_SOCK : 0), off + MATCH_ARG.flags);
   b.writeUInt32LE(m.set >= 0 ? ids(m.set) : 0, off + MATCH_ARG.set_id);
   m.vals.forEach((v, i) => b.writeBigUInt64LE(v, off + MATCH_ARG.vals + i * 8));
 }

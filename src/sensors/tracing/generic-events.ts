@@ -6,11 +6,11 @@
 import { create } from "@bufbuild/protobuf";
 import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
 import {
-  KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobePathSchema, KprobeLinuxBinprmSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
+  KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobePathSchema, KprobeLinuxBinprmSchema, KprobeSockSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
   ProcessKprobeSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
   type KprobeArgument, type Process,
 } from "../../api/gen/tetragon/tetragon_pb";
-import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_GENERIC, LIMITS } from "../../decode/generic-layout";
+import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_GENERIC, LIMITS, SOCK_BLOB } from "../../decode/generic-layout";
 import { HEADER } from "../../decode/layout";
 import type { ArgOutput, HookPlan } from "../../policy/compiler/plan";
 import type { ProcessCache, CachedProcess } from "../../process/cache";
@@ -26,6 +26,12 @@ export interface GenericEventOptions {
 }
 
 const FAMILY: Record<number, string> = { 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6" };
+const SOCK_TYPES: Record<number, string> = { 1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET" };
+const PROTOCOLS: Record<number, string> = { 1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 58: "IPPROTO_ICMPV6", 132: "IPPROTO_SCTP" };
+const TCP_STATE_NAMES: Record<number, string> = {
+  1: "TCP_ESTABLISHED", 2: "TCP_SYN_SENT", 3: "TCP_SYN_RECV", 4: "TCP_FIN_WAIT1", 5: "TCP_FIN_WAIT2", 6: "TCP_TIME_WAIT",
+  7: "TCP_CLOSE", 8: "TCP_CLOSE_WAIT", 9: "TCP_LAST_ACK", 10: "TCP_LISTEN", 11: "TCP_CLOSING", 12: "TCP_NEW_SYN_RECV",
+};
 
 function action(a: number): KprobeAction {
   if (a === ACT.SIGKILL) return KprobeAction.SIGKILL;
@@ -49,7 +55,7 @@ export class GenericEvents {
     private readonly countUnknownHook: () => void,
   ) {}
 
-  private argument(out: { gt: number; label?: string; type: string }, value: bigint, data: Buffer, origLen: number): KprobeArgument | undefined {
+  private argument(out: { gt: number; label?: string; type: string }, value: bigint, data: Buffer, origLen: number, sockState?: string): KprobeArgument | undefined {
     const a = create(KprobeArgumentSchema, { label: out.label ?? "" });
     switch (out.gt) {
       case GT.S32: case GT.S16: case GT.S8:
@@ -83,6 +89,28 @@ export class GenericEvents {
         } else {
           a.arg = { case: "bytesArg", value: bytes };
         }
+        break;
+      }
+      case GT.SOCK: {
+        if (data.length < SOCK_BLOB.SIZE) return a;
+        const family = data.readUInt16LE(SOCK_BLOB.family);
+        const fam = family === 2 || family === 10;
+        a.arg = {
+          case: "sockArg",
+          value: create(KprobeSockSchema, {
+            family: FAMILY[family] ?? String(family),
+            type: SOCK_TYPES[data.readUInt16LE(SOCK_BLOB.type)] ?? String(data.readUInt16LE(SOCK_BLOB.type)),
+            protocol: PROTOCOLS[data.readUInt16LE(SOCK_BLOB.protocol)] ?? String(data.readUInt16LE(SOCK_BLOB.protocol)),
+            mark: data.readUInt32LE(SOCK_BLOB.mark),
+            priority: data.readUInt32LE(SOCK_BLOB.priority),
+            saddr: fam ? ipString(family, data.subarray(SOCK_BLOB.saddr, SOCK_BLOB.saddr + 16)) : "",
+            daddr: fam ? ipString(family, data.subarray(SOCK_BLOB.daddr, SOCK_BLOB.daddr + 16)) : "",
+            sport: data.readUInt16LE(SOCK_BLOB.sport),
+            dport: data.readUInt16LE(SOCK_BLOB.dport),
+            cookie: data.readBigUInt64LE(SOCK_BLOB.cookie),
+            state: sockState ?? TCP_STATE_NAMES[data.readUInt16LE(SOCK_BLOB.state)] ?? "",
+          }),
+        };
         break;
       }
       case GT.SOCKADDR: {
@@ -159,7 +187,7 @@ export class GenericEvents {
     for (const out of meta.args as ArgOutput[]) {
       if (out.hidden) continue;
       const s = slot(out.slot);
-      const a = this.argument(out, s.value, s.data, s.orig);
+      const a = this.argument(out, s.value, s.data, s.orig, meta.sockState);
       if (a) (out.data ? data : args).push(a);
     }
     const { proc, process } = this.processOf(pid, procKtime, tid);
