@@ -128,3 +128,19 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
 
 export const isExec = (e: JsonEvent) => e.process_exec !== undefined;
 export const isExit = (e: JsonEvent) => e.process_exit !== undefined;
+
+/**
+ * Starts the agent with the given policies (name → YAML) in a --tracing-policy-dir, and checks
+ * that none was rejected.
+ */
+export async function startAgentWithPolicies(dir: string, policies: Record<string, string>, extraArgs: string[] = []): Promise<RunningAgent> {
+  const tpdir = path.join(dir, "tp.d");
+  fs.mkdirSync(tpdir, { recursive: true });
+  for (const [n, text] of Object.entries(policies)) fs.writeFileSync(path.join(tpdir, `${n}.yaml`), text);
+  const agent = await startAgent(["--tracing-policy-dir", tpdir, ...extraArgs]);
+  if (/tracing policy rejected/.test(agent.logs())) {
+    await agent.stop();
+    throw new Error(`a policy was rejected:\n${agent.logs()}`);
+  }
+  return agent;
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startAgent, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
 
 const kp = (e: JsonEvent) => e.process_kprobe;
 
@@ -135,11 +135,7 @@ spec:
   };
 
   before(async () => {
-    const tpdir = path.join(dir, "tp.d");
-    fs.mkdirSync(tpdir);
-    for (const [n, text] of Object.entries(policies)) fs.writeFileSync(path.join(tpdir, `${n}.yaml`), text);
-    agent = await startAgent(["--tracing-policy-dir", tpdir]);
-    assert.doesNotMatch(agent.logs(), /rejected/, agent.logs());
+    agent = await startAgentWithPolicies(dir, policies);
   });
 
   after(async () => {
