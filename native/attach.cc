@@ -97,8 +97,11 @@ bpf_link* AttachLink(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     op += " to " + name;
     return check(env, bpf_program__attach_raw_tracepoint(prog, name.c_str()), op);
   }
-  if (kind == "tp_btf") {
+  if (kind == "tp_btf" || kind == "trace") {
     return check(env, bpf_program__attach_trace(prog), op);
+  }
+  if (kind == "lsm") {
+    return check(env, bpf_program__attach_lsm(prog), op);
   }
   if (kind == "kprobe") {
     std::string func = requireString(env, spec, "func", op);

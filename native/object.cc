@@ -18,6 +18,7 @@ void BpfObject::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&BpfObject::SetMapMaxEntries>("setMapMaxEntries"),
                                         InstanceMethod<&BpfObject::SetMapPinPath>("setMapPinPath"),
                                         InstanceMethod<&BpfObject::SetProgramAutoload>("setProgramAutoload"),
+                                        InstanceMethod<&BpfObject::SetAttachTarget>("setAttachTarget"),
                                         InstanceMethod<&BpfObject::Load>("load"),
                                         InstanceMethod<&BpfObject::Programs>("programs"),
                                         InstanceMethod<&BpfObject::Maps>("maps"),
@@ -117,6 +118,16 @@ void BpfObject::SetProgramAutoload(const Napi::CallbackInfo& info) {
   bool on = info[1].ToBoolean().Value();
   int err = bpf_program__set_autoload(findProg(env, name, "setProgramAutoload"), on);
   if (err) ThrowErrno(env, "setProgramAutoload " + name, err);
+}
+
+// fentry/fexit/LSM programs name their kernel function (or LSM hook) before load.
+void BpfObject::SetAttachTarget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OpScope scope(kernelLogLevel_);
+  std::string name = info[0].As<Napi::String>();
+  std::string target = info[1].As<Napi::String>();
+  int err = bpf_program__set_attach_target(findProg(env, name, "setAttachTarget"), 0, target.c_str());
+  if (err) ThrowErrno(env, "setAttachTarget " + name + " " + target, err);
 }
 
 void BpfObject::Load(const Napi::CallbackInfo& info) {

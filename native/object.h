@@ -26,6 +26,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   void SetMapMaxEntries(const Napi::CallbackInfo& info);
   void SetMapPinPath(const Napi::CallbackInfo& info);
   void SetProgramAutoload(const Napi::CallbackInfo& info);
+  void SetAttachTarget(const Napi::CallbackInfo& info);
   void Load(const Napi::CallbackInfo& info);
   Napi::Value Programs(const Napi::CallbackInfo& info);
   Napi::Value Maps(const Napi::CallbackInfo& info);

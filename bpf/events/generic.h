@@ -65,7 +65,80 @@ enum generic_arg_type {
 	GT_PATH = 24,       /* struct path *: the path */
 	GT_BINPRM = 25,     /* struct linux_binprm *: the executable's path */
 	GT_SOCK = 26,       /* struct sock *: addresses, ports, protocol, state */
+	/* kernel objects of kernel-function hooks (kprobes, fentry, LSM); blobs below */
+	GT_CRED = 27,       /* struct cred *: cred_blob */
+	GT_DENTRY = 28,     /* struct dentry *: its path inside its filesystem */
+	GT_SOCKET = 29,     /* struct socket *: its sock, as GT_SOCK */
+	GT_SKB = 30,        /* struct sk_buff *: skb_blob */
+	GT_NET_DEV = 31,    /* struct net_device *: its name */
+	GT_BPF_ATTR = 32,   /* union bpf_attr * of BPF_PROG_LOAD: bpf_prog_blob */
+	GT_BPF_MAP = 33,    /* struct bpf_map *: bpf_map_blob */
+	GT_BPF_PROG = 34,   /* struct bpf_prog *: bpf_prog_blob */
+	GT_PERF_EVENT = 35, /* struct perf_event *: perf_event_blob */
+	GT_MODULE = 36,     /* struct module *: module_blob */
+	GT_LOAD_INFO = 37,  /* struct load_info *: module_blob */
+	GT_USER_NS = 38,    /* struct user_namespace *: user_ns_blob */
+	GT_KIOCB = 39,      /* struct kiocb *: its file's path */
 };
+
+struct user_ns_blob {
+	__u32 level;
+	__u32 uid;
+	__u32 gid;
+	__u32 inum;
+}; /* 16 */
+
+struct cred_blob {
+	__u32 uid, gid, suid, sgid, euid, egid, fsuid, fsgid;
+	__u32 securebits;
+	__u32 pad;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u64 cap_inheritable;
+	struct user_ns_blob user_ns;
+}; /* 80 */
+
+struct skb_blob {
+	__u32 hash;
+	__u32 len;
+	__u32 priority;
+	__u32 mark;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;        /* host order */
+	__u16 dport;
+	__u16 proto;
+	__u16 family;
+}; /* 56 */
+
+struct bpf_prog_blob {
+	__u32 prog_type;
+	__u32 insn_cnt;
+	char name[16];
+}; /* 24 */
+
+struct bpf_map_blob {
+	__u32 map_type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	char name[16];
+}; /* 32 */
+
+struct perf_event_blob {
+	__u32 type;
+	__u32 pad;
+	__u64 config;
+	__u64 probe_offset;
+	char kprobe_func[64];
+}; /* 88 */
+
+struct module_blob {
+	char name[56];
+	__u32 sig_ok;       /* 0, 1, or 2 when unknown */
+	__u32 pad;
+	__u64 taints;
+}; /* 72 */
 
 /* What a GT_SOCK argument carries in the record's data. */
 struct sock_blob {

@@ -76,6 +76,10 @@ struct generic_scratch {
 		struct addr_lpm_key akey;
 	};
 	char rev[STR_KEY_LEN];
+	/* selectors read the task's namespaces and credentials here, not on the stack: the
+	 * 512-byte stack is shared by the whole bpf_loop call chain */
+	struct msg_ns ns;
+	struct msg_creds creds;
 };
 
 struct {

@@ -8,15 +8,25 @@
 #include "../lib/path.h"
 #include "../lib/process_map.h"
 #include "../lib/generic_maps.h"
+#include "../lib/kobjects.h"
 #include "../events/generic.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Keep the record type in the object's BTF for test/unit/layout.test.ts. */
 const volatile struct msg_generic *btf_msg_generic __attribute__((unused));
+const volatile struct cred_blob *btf_cred_blob __attribute__((unused));
+const volatile struct skb_blob *btf_skb_blob __attribute__((unused));
+const volatile struct bpf_prog_blob *btf_bpf_prog_blob __attribute__((unused));
+const volatile struct bpf_map_blob *btf_bpf_map_blob __attribute__((unused));
+const volatile struct perf_event_blob *btf_perf_event_blob __attribute__((unused));
+const volatile struct module_blob *btf_module_blob __attribute__((unused));
 
 /* Kernel string functions (6.17+); user space rejects SubString where they are missing. */
 extern int bpf_strstr(const char *s1__ign, const char *s2__ign) __ksym __weak;
+/* Set by the agent where bpf_strstr exists: the verifier then drops the call where it
+ * does not (older verifiers reject an unresolved kfunc call they cannot prove dead). */
+const volatile __u32 has_strstr = 0;
 
 /* The agent's own thread group: never traced, so its reads of /proc and files do not loop. */
 const volatile __u32 agent_tgid = 0;
@@ -134,6 +144,7 @@ static long resolve_step(__u32 i32, struct resolve_ctx *c)
 	clamp_var(i);
 	if (i >= MAX_RESOLVE || i >= c->spec->nsteps || !c->v)
 		return 1;
+	bound_below(i, MAX_RESOLVE);
 	st = &c->spec->steps[i];
 	addr = c->v + st->off;
 	if (st->kind == RESOLVE_ADDR) {
@@ -175,6 +186,103 @@ static __always_inline long read_sock(struct read_ctx *r, struct sock *sk, __u32
 	return sizeof(b);
 }
 
+static __always_inline int is_object_type(__u8 t)
+{
+	return (t >= GT_FILE && t <= GT_SOCK) || (t >= GT_CRED && t <= GT_KIOCB);
+}
+
+#define BLOB(type) ((struct type *)&r->s->data[off & GENERIC_DATA_MASK])
+
+/* A kernel object argument (or return value) into data at off: its length, or -1.
+ * One call site each for the path walk and the sock read keeps verification short. */
+static __always_inline long read_object(struct read_ctx *r, __u8 type, __u64 v, __u32 off)
+{
+	struct file *file = NULL;
+	struct sock *sk = NULL;
+	struct path p = {};
+	int want_path = 0;
+
+	if (!v)
+		return -1;
+	switch (type) {
+	case GT_FILE:
+	case GT_KIOCB:
+	case GT_BINPRM:
+		/* every kind of file reference comes down to one struct path */
+		if (type == GT_FILE)
+			file = (struct file *)v;
+		else if (type == GT_KIOCB)
+			file = BPF_CORE_READ((struct kiocb *)v, ki_filp);
+		else
+			file = BPF_CORE_READ((struct linux_binprm *)v, file);
+		want_path = file && !bpf_probe_read_kernel(&p, sizeof(p), &file->f_path);
+		break;
+	case GT_PATH:
+		want_path = !bpf_probe_read_kernel(&p, sizeof(p), (void *)v);
+		break;
+	case GT_DENTRY: {
+		/* inside its own filesystem: the walk stops at the filesystem's root */
+		struct task_struct *task = r->task;
+
+		p.dentry = (struct dentry *)v;
+		p.mnt = BPF_CORE_READ(task, fs, root.mnt);
+		want_path = 1;
+		break;
+	}
+	case GT_SOCK:
+		sk = (struct sock *)v;
+		break;
+	case GT_SOCKET:
+		sk = BPF_CORE_READ((struct socket *)v, sk);
+		break;
+	case GT_NET_DEV:
+		__builtin_memset(BLOB(bpf_prog_blob), 0, 16);
+		bpf_probe_read_kernel_str(BLOB(bpf_prog_blob), 16, (void *)v + bpf_core_field_offset(struct net_device, name));
+		return 16;
+	case GT_CRED:
+		__builtin_memset(BLOB(cred_blob), 0, sizeof(struct cred_blob));
+		read_cred_blob((const struct cred *)v, BLOB(cred_blob));
+		return sizeof(struct cred_blob);
+	case GT_USER_NS:
+		__builtin_memset(BLOB(user_ns_blob), 0, sizeof(struct user_ns_blob));
+		read_user_ns((struct user_namespace *)v, BLOB(user_ns_blob));
+		return sizeof(struct user_ns_blob);
+	case GT_SKB:
+		__builtin_memset(BLOB(skb_blob), 0, sizeof(struct skb_blob));
+		read_skb_blob((struct sk_buff *)v, BLOB(skb_blob));
+		return sizeof(struct skb_blob);
+	case GT_BPF_ATTR:
+		__builtin_memset(BLOB(bpf_prog_blob), 0, sizeof(struct bpf_prog_blob));
+		read_bpf_attr_blob((union bpf_attr *)v, BLOB(bpf_prog_blob));
+		return sizeof(struct bpf_prog_blob);
+	case GT_BPF_PROG:
+		__builtin_memset(BLOB(bpf_prog_blob), 0, sizeof(struct bpf_prog_blob));
+		read_bpf_prog_blob((struct bpf_prog *)v, BLOB(bpf_prog_blob));
+		return sizeof(struct bpf_prog_blob);
+	case GT_BPF_MAP:
+		__builtin_memset(BLOB(bpf_map_blob), 0, sizeof(struct bpf_map_blob));
+		read_bpf_map_blob((struct bpf_map *)v, BLOB(bpf_map_blob));
+		return sizeof(struct bpf_map_blob);
+	case GT_PERF_EVENT:
+		__builtin_memset(BLOB(perf_event_blob), 0, sizeof(struct perf_event_blob));
+		read_perf_event_blob((struct perf_event *)v, BLOB(perf_event_blob));
+		return sizeof(struct perf_event_blob);
+	case GT_MODULE:
+		__builtin_memset(BLOB(module_blob), 0, sizeof(struct module_blob));
+		read_module_blob((struct module *)v, BLOB(module_blob));
+		return sizeof(struct module_blob);
+	case GT_LOAD_INFO:
+		__builtin_memset(BLOB(module_blob), 0, sizeof(struct module_blob));
+		read_load_info_blob((void *)v, BLOB(module_blob));
+		return sizeof(struct module_blob);
+	}
+	if (want_path)
+		return read_path(r, &p, off);
+	if (sk)
+		return read_sock(r, sk, off);
+	return -1;
+}
+
 static long read_one_arg(__u32 i32, struct read_ctx *r)
 {
 	struct generic_scratch *s = r->s;
@@ -190,6 +298,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	clamp_var(i);
 	if (i >= MAX_ARGS || i >= cfg->nargs)
 		return 1;
+	bound_below(i, MAX_ARGS);
 	if (off > GENERIC_DATA_MASK - 64)
 		return 1;
 	spec = &cfg->args[i];
@@ -236,37 +345,9 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 			n--;
 		break;
 	}
-	case GT_FD:
-	case GT_FILE:
-	case GT_PATH:
-	case GT_BINPRM: {
-		/* every kind of file reference comes down to one struct path, walked once */
-		struct file *file = NULL;
-		struct path p = {};
-
-		if (spec->type == GT_FD)
-			file = fd_file(r, (__u32)v);
-		else if (spec->type == GT_FILE)
-			file = (struct file *)v;
-		else if (spec->type == GT_BINPRM)
-			file = BPF_CORE_READ((struct linux_binprm *)v, file);
-		if (spec->type == GT_PATH)
-			n = bpf_probe_read_kernel(&p, sizeof(p), (void *)v) ? -1 : 0;
-		else if (file)
-			n = bpf_probe_read_kernel(&p, sizeof(p), &file->f_path) ? -1 : 0;
-		else
-			n = -1;
-		if (n == 0)
-			n = read_path(r, &p, off);
-		break;
-	}
 	case GT_SOCKADDR:
 		n = read_sockaddr(r, v, off);
 		break;
-	case GT_SOCK:
-		n = read_sock(r, (struct sock *)v, off);
-		break;
-
 	case GT_CHAR_BUF:
 	case GT_CONST_BUF:
 		if (spec->flags & ARG_F_RETURN_COPY && !r->at_exit)
@@ -299,27 +380,34 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	case GT_CHAR_IOVEC: {
 		/* the first iovecs of the array, concatenated up to max_data */
 		__u64 count = 0, total = 0, orig = 0;
+		int done = 0;
 
 		if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
 			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
 
 			count = r->at_exit ? s->msg.args[spec->size_arg & 3].value : rec_value(s, sz->off, sz->size);
 		}
+		/* unrolled: Linux 6.1's verifier rejects a loop whose back edge is a call's fall-through */
+#pragma unroll
 		for (int j = 0; j < 4; j++) {
 			struct { __u64 base; __u64 len; } iov = {};
 			__u64 room, take;
 
-			if (j >= count)
-				break;
-			if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(v + j * 16)))
-				break;
+			if (done || j >= count)
+				continue;
+			if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(v + j * 16))) {
+				done = 1;
+				continue;
+			}
 			orig += iov.len;
 			room = spec->max_data > total ? spec->max_data - total : 0;
 			take = iov.len < room ? iov.len : room;
 			clamp_var(take);
 			take &= (ARG_DATA_MAX - 1);
-			if (take && bpf_probe_read_user(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base))
-				break;
+			if (take && bpf_probe_read_user(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base)) {
+				done = 1;
+				continue;
+			}
 			total += take;
 		}
 		slot->orig_len = orig;
@@ -327,7 +415,12 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		break;
 	}
 	default:
-		return 0; /* numbers: the value is all */
+		if (spec->type == GT_FD)
+			n = read_object(r, GT_FILE, (__u64)fd_file(r, (__u32)v), off);
+		else if (is_object_type(spec->type))
+			n = read_object(r, spec->type, v, off);
+		else
+			return 0; /* numbers: the value is all */
 	}
 	if (n < 0) {
 		s->msg.flags |= GENERIC_F_ERROR_ARG;
@@ -349,6 +442,7 @@ static long reread_one_arg(__u32 i32, struct read_ctx *r)
 	clamp_var(i);
 	if (i >= MAX_ARGS || i >= r->cfg->nargs)
 		return 1;
+	bound_below(i, MAX_ARGS);
 	spec = &r->cfg->args[i];
 	if (!(spec->flags & ARG_F_RETURN_COPY))
 		return 0;
@@ -459,7 +553,7 @@ static long substr_step(__u32 i, struct substr_ctx *c)
 	if (i >= c->n)
 		return 1;
 	v = bpf_map_lookup_elem(&substr_map, &k);
-	if (v && bpf_strstr(c->s->skey.s, v->s) >= 0) {
+	if (has_strstr && v && bpf_strstr(c->s->skey.s, v->s) >= 0) {
 		c->found = 1;
 		return 1;
 	}
@@ -660,6 +754,7 @@ static long name(__u32 i32, struct match_ctx *c)				\
 	clamp_var(i);								\
 	if (i >= (max) || i >= c->sel->count)					\
 		return 1;							\
+	bound_below(i, (max));					\
 	if (!match_one_arg(c->s, &c->sel->list[i])) {				\
 		c->ok = 0;							\
 		return 1;							\
@@ -685,9 +780,12 @@ static __always_inline int match_pids(struct match_ctx *c, struct match_pids *mp
 	if (!hit && mp->follow_forks) {
 		__u32 p = c->proc ? c->proc->ppid : 0;
 
-		for (int depth = 0; depth < 8 && p > 1 && !hit; depth++) {
+#pragma unroll
+		for (int depth = 0; depth < 8; depth++) {
 			struct process_entry *e;
 
+			if (p <= 1 || hit)
+				continue;
 			for (int i = 0; i < MAX_VALUES; i++)
 				if (i < mp->n && mp->pids[i] == p)
 					hit = 1;
@@ -738,11 +836,12 @@ static __always_inline __u32 ns_field(struct msg_ns *ns, __u8 i)
 
 static __always_inline int match_namespaces(struct match_ctx *c, struct selector *sel)
 {
-	struct msg_ns ns = {};
+	struct msg_ns *ns = &c->s->ns;
 
 	if (!sel->n_ns && !sel->ns_changes)
 		return 1;
-	read_namespaces(c->task, &ns);
+	__builtin_memset(ns, 0, sizeof(*ns));
+	read_namespaces(c->task, ns);
 	for (int i = 0; i < MAX_NS_FILTERS; i++) {
 		struct match_ns *f = &sel->ns[i];
 		__u32 cur;
@@ -750,7 +849,7 @@ static __always_inline int match_namespaces(struct match_ctx *c, struct selector
 
 		if (i >= sel->n_ns)
 			break;
-		cur = ns_field(&ns, f->ns);
+		cur = ns_field(ns, f->ns);
 		for (int j = 0; j < MAX_VALUES; j++)
 			if (j < f->n && f->vals[j] == cur)
 				hit = 1;
@@ -763,7 +862,7 @@ static __always_inline int match_namespaces(struct match_ctx *c, struct selector
 		if (!c->proc)
 			return 0;
 		for (int i = 0; i < 10; i++)
-			if ((sel->ns_changes & (1u << i)) && ns_field(&ns, i) != ns_field(&c->proc->ns, i))
+			if ((sel->ns_changes & (1u << i)) && ns_field(ns, i) != ns_field(&c->proc->ns, i))
 				changed = 1;
 		if ((sel->ns_changes_op == MOP_EQ) != changed)
 			return 0;
@@ -773,11 +872,12 @@ static __always_inline int match_namespaces(struct match_ctx *c, struct selector
 
 static __always_inline int match_capabilities(struct match_ctx *c, struct selector *sel)
 {
-	struct msg_creds cr = {};
+	struct msg_creds *cr = &c->s->creds;
 
 	if (!sel->n_caps)
 		return 1;
-	read_creds(c->task, &cr);
+	__builtin_memset(cr, 0, sizeof(*cr));
+	read_creds(c->task, cr);
 	for (int i = 0; i < MAX_CAP_FILTERS; i++) {
 		struct match_caps *f = &sel->caps[i];
 		__u64 have, at_exec = 0;
@@ -785,7 +885,7 @@ static __always_inline int match_capabilities(struct match_ctx *c, struct select
 
 		if (i >= sel->n_caps)
 			break;
-		have = f->type == 1 ? cr.cap_inheritable : f->type == 2 ? cr.cap_permitted : cr.cap_effective;
+		have = f->type == 1 ? cr->cap_inheritable : f->type == 2 ? cr->cap_permitted : cr->cap_effective;
 		if (f->changes) {
 			if (!c->proc)
 				return 0;
@@ -809,6 +909,7 @@ static long match_selector_step(__u32 i32, struct match_ctx *c)
 	clamp_var(i);
 	if (i >= MAX_SELECTORS || i >= cfg->nselectors)
 		return 1;
+	bound_below(i, MAX_SELECTORS);
 	sel = &cfg->sel[i];
 	c->sel = sel;
 	if (!match_pids(c, &sel->pids) || !match_binary(c, &sel->bin))
@@ -931,8 +1032,12 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct read_ctx r = {};
-	struct match_ctx mc = {};
+	/* the argument reads end before the selectors start: one stack slot for both keeps
+	 * the bpf_loop call chain under the 512-byte stack of older kernels */
+	union {
+		struct read_ctx r;
+		struct match_ctx mc;
+	} u = {};
 	struct process_entry *proc;
 
 	s->msg.hdr.op = cfg->op;
@@ -948,30 +1053,31 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	if (!proc)
 		gcount(GSTAT_PROC_MISS);
 
-	r.s = s;
-	r.cfg = cfg;
-	r.task = task;
-	r.ctx_addr = (__u64)ctx;
+	u.r.s = s;
+	u.r.cfg = cfg;
+	u.r.task = task;
+	u.r.ctx_addr = (__u64)ctx;
 	s->msg.data_len = 0;
-	bpf_loop(MAX_ARGS, read_one_arg, &r, 0);
+	bpf_loop(MAX_ARGS, read_one_arg, &u.r, 0);
 
-	mc.s = s;
-	mc.cfg = cfg;
-	mc.proc = proc;
-	mc.task = task;
-	mc.tgid = tgid;
-	mc.result = -1;
+	__builtin_memset(&u, 0, sizeof(u));
+	u.mc.s = s;
+	u.mc.cfg = cfg;
+	u.mc.proc = proc;
+	u.mc.task = task;
+	u.mc.tgid = tgid;
+	u.mc.result = -1;
 	if (proc) {
 		__u32 ppid = proc->ppid;
 
-		mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
+		u.mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
 	}
 	if (cfg->nselectors) {
-		bpf_loop(MAX_SELECTORS, match_selector_step, &mc, 0);
-		if (mc.result < 0)
+		bpf_loop(MAX_SELECTORS, match_selector_step, &u.mc, 0);
+		if (u.mc.result < 0)
 			return 0;
 	}
-	s->msg.selector = mc.result < 0 ? 0xffff : mc.result;
+	s->msg.selector = u.mc.result < 0 ? 0xffff : u.mc.result;
 
 	if (cfg->flags & HOOK_F_RETURN) {
 		struct inflight_key k = { .pid_tgid = pid_tgid, .hook_id = hook_id };
@@ -980,9 +1086,33 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 			gcount(GSTAT_INFLIGHT_FULL);
 		return 0;
 	}
-	if (do_actions(s, cfg, hook_id, mc.result))
+	if (do_actions(s, cfg, hook_id, u.mc.result))
 		emit(s);
 	return 0;
+}
+
+/* A returned kernel object (e.g. a sock): read into the return slot as an argument is. */
+static long read_ret_object(__u32 i, struct read_ctx *r)
+{
+	struct generic_scratch *s = r->s;
+	struct arg_slot *rs = &s->msg.args[RET_ARG];
+	__u32 off = s->msg.data_len;
+	long n;
+
+	if (off > GENERIC_DATA_MASK - 64)
+		return 1;
+	n = read_object(r, r->cfg->ret_type, s->msg.ret, off);
+	if (n < 0) {
+		s->msg.flags |= GENERIC_F_ERROR_ARG;
+		n = 0;
+	}
+	n &= (ARG_DATA_MAX * 2 - 1);
+	rs->value = s->msg.ret;
+	rs->off = off;
+	rs->len = n;
+	rs->orig_len = 0;
+	s->msg.data_len = off + n;
+	return 1;
 }
 
 static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_config *cfg,
@@ -1011,6 +1141,8 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	r.ctx_addr = (__u64)ctx;
 	r.at_exit = 1;
 	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
+	if (is_object_type(cfg->ret_type))
+		bpf_loop(1, read_ret_object, &r, 0); /* its own frame: the stack stays under 512 bytes */
 
 	sel = s->msg.selector == 0xffff ? -1 : s->msg.selector;
 	if (s->msg.selector < MAX_SELECTORS) {
@@ -1049,6 +1181,7 @@ static long name(__u32 i32, struct run_ctx *r)					\
 	clamp_var(i);								\
 	if (i >= HOOKS_PER_ATTACH || i >= r->list->n)				\
 		return 1;							\
+	bound_below(i, HOOKS_PER_ATTACH);					\
 	hook_id = r->list->ids[i];						\
 	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);			\
 	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))				\
@@ -1060,10 +1193,9 @@ static long name(__u32 i32, struct run_ctx *r)					\
 DEFINE_RUN_HOOK(run_hook, generic_entry)
 DEFINE_RUN_HOOK(run_exit_hook, generic_exit)
 
-static __always_inline int generic_hook(void *ctx, int is_exit)
+static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 slot = cookie & ATTACH_ID_MASK, zero = 0;
+	__u32 zero = 0;
 	struct run_ctx r = {};
 
 	if (agent_tgid && (bpf_get_current_pid_tgid() >> 32) == agent_tgid)
@@ -1087,42 +1219,68 @@ static __always_inline int generic_hook(void *ctx, int is_exit)
 SEC("tracepoint")
 int generic_tracepoint(void *ctx)
 {
-	return generic_hook(ctx, 0);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
 }
 
 SEC("tracepoint")
 int generic_tracepoint_exit(void *ctx)
 {
-	return generic_hook(ctx, 1);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
 }
 
 /* raw tracepoints: the record is the u64 argument array (attach cookies need Linux 6.10) */
 SEC("raw_tp")
 int generic_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 {
-	return generic_hook(ctx, 0);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
 }
 
 SEC("uprobe")
 int generic_uprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, 0);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
 }
 
 SEC("uretprobe")
 int generic_uretprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, 1);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
 }
 
 SEC("kprobe")
 int generic_kprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, 0);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
 }
 
 SEC("kretprobe")
 int generic_kretprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, 1);
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+}
+
+/* fentry, fexit and LSM programs name their target when they load: each target gets its own
+ * copy of the object, and that copy's attachment slot is a constant of it (no cookie needed,
+ * which these program types only have on newer kernels). The record is the argument array;
+ * fexit's has the return value after the arguments. */
+const volatile __u32 fixed_slot = 0;
+
+SEC("fentry")
+int generic_fentry(__u64 *ctx)
+{
+	return generic_hook(ctx, fixed_slot, 0);
+}
+
+SEC("fexit")
+int generic_fexit(__u64 *ctx)
+{
+	return generic_hook(ctx, fixed_slot, 1);
+}
+
+/* Observation only: the hook's verdict is the kernel's (0 lets it decide). */
+SEC("lsm")
+int generic_lsm(__u64 *ctx)
+{
+	generic_hook(ctx, fixed_slot, 0);
+	return 0;
 }

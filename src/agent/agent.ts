@@ -151,7 +151,7 @@ export class Agent {
     this.seedFromProc();
     this.tracing = new Tracing({
       config: cfg, log: this.log, native: this.native, cache: this.cache, clock: this.clock, nodeName: this.node,
-      dispatcher: this.dispatcher,
+      dispatcher: this.dispatcher, features: this.features,
       emit: (ev) => {
         this.eventMetrics.count(ev);
         countPolicyEvent(this.metrics, ev);

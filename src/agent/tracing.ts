@@ -10,7 +10,9 @@ import * as path from "node:path";
 import type { AgentConfig } from "../config";
 import type { Logger } from "../log/logger";
 import type { NativeAddon } from "../loader/native";
+import type { KernelFeature } from "../api/server/kernel-features";
 import { bpfObjectPath } from "../loader/paths";
+import { traceableFunctions } from "../policy/compiler/kernel-functions";
 import { GenericSensor } from "../sensors/tracing/generic-sensor";
 import { GenericEvents } from "../sensors/tracing/generic-events";
 import { PolicyManager } from "../policy/manager";
@@ -24,6 +26,8 @@ import { hostNamespaces } from "../process/procfs";
 import { NS_FIELDS } from "../decode/layout";
 
 export interface TracingDeps {
+  /** the kernel features probed at start (fentry, lsm, ...) */
+  features: readonly KernelFeature[];
   config: AgentConfig;
   log: Logger;
   native: NativeAddon;
@@ -59,6 +63,7 @@ export function countPolicyEvent(metrics: AgentMetrics, ev: GetEventsResponse): 
   if (e.case === "processKprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: e.value.functionName });
   else if (e.case === "processTracepoint") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.subsys}:${e.value.event}` });
   else if (e.case === "processUprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.path}:${e.value.symbol}` });
+  else if (e.case === "processLsm") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `lsm:${e.value.functionName}` });
 }
 
 /** kprobes exist where the kernel has the kprobe PMU (CONFIG_KPROBES and KPROBE_EVENTS). */
@@ -87,13 +92,19 @@ export class Tracing {
       execveMapEntries: d.execveMapEntries,
       ringBufferBytes: d.ringBufferBytes,
       wakeupBytes: d.wakeupBytes,
+      substring: hasKernelSymbol("bpf_strstr"),
       agentTgid: process.pid,
       btfPath: cfg.btf || undefined,
       verbose: cfg.verbose,
     }, d.log);
     const host = hostNamespaces(cfg.procfs);
+    const feature = (name: string) => d.features.find((f) => f.name === name)?.enabled ?? false;
     this.policies = new PolicyManager(this.sensor, {
       kprobes: hasKprobes(),
+      fentry: feature("fentry"),
+      lsm: feature("lsm"),
+      functionProto: (fn) => kernelBtf().functionProto(fn),
+      kprobeTargets: () => traceableFunctions(),
       substring: hasKernelSymbol("bpf_strstr"),
       rawTracepointCookies: kernelAtLeast(6, 10),
       rawTracepointArgs: (event) => kernelBtf().rawTracepointArgs(event),

@@ -16,7 +16,21 @@ export const GT = {
   NONE: 0, S64: 1, U64: 2, S32: 3, U32: 4, S16: 5, U16: 6, S8: 7, U8: 8, SIZE: 9, STRING: 10,
   CHAR_BUF: 11, FD: 12, SOCKADDR: 13, SYSCALL64: 14, CAPABILITY: 15, KERNEL_CAP: 16, BPF_CMD: 17,
   NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22, FILE: 23, PATH: 24, BINPRM: 25, SOCK: 26,
+  CRED: 27, DENTRY: 28, SOCKET: 29, SKB: 30, NET_DEV: 31, BPF_ATTR: 32, BPF_MAP: 33, BPF_PROG: 34,
+  PERF_EVENT: 35, MODULE: 36, LOAD_INFO: 37, USER_NS: 38, KIOCB: 39,
 } as const;
+
+/** Blobs the kernel writes for kernel-object arguments (bpf/events/generic.h). */
+export const USER_NS_BLOB = { level: 0, uid: 4, gid: 8, inum: 12, SIZE: 16 } as const;
+export const CRED_BLOB = {
+  uid: 0, gid: 4, suid: 8, sgid: 12, euid: 16, egid: 20, fsuid: 24, fsgid: 28, securebits: 32,
+  cap_permitted: 40, cap_effective: 48, cap_inheritable: 56, user_ns: 64, SIZE: 80,
+} as const;
+export const SKB_BLOB = { hash: 0, len: 4, priority: 8, mark: 12, saddr: 16, daddr: 32, sport: 48, dport: 50, proto: 52, family: 54, SIZE: 56 } as const;
+export const BPF_PROG_BLOB = { prog_type: 0, insn_cnt: 4, name: 8, SIZE: 24 } as const;
+export const BPF_MAP_BLOB = { map_type: 0, key_size: 4, value_size: 8, max_entries: 12, name: 16, SIZE: 32 } as const;
+export const PERF_EVENT_BLOB = { type: 0, config: 8, probe_offset: 16, kprobe_func: 24, SIZE: 88 } as const;
+export const MODULE_BLOB = { name: 0, sig_ok: 56, taints: 64, SIZE: 72 } as const;
 
 export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2 } as const;
 

@@ -11,6 +11,9 @@ export type AttachSpec =
   | { kind: "tracepoint"; category: string; name: string; cookie?: number }
   | { kind: "raw_tracepoint"; name: string; cookie?: number }
   | { kind: "tp_btf" }
+  /** fentry/fexit programs: the target was set with setAttachTarget */
+  | { kind: "trace" }
+  | { kind: "lsm" }
   | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number; cookie?: number }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number; cookie?: number }
   | { kind: "cgroup"; cgroupPath: string };
@@ -32,6 +35,8 @@ export interface NativeObject {
   setMapMaxEntries(map: string, maxEntries: number): void;
   setMapPinPath(map: string, path: string): void;
   setProgramAutoload(prog: string, autoload: boolean): void;
+  /** fentry/fexit: the kernel function; LSM: the hook name without bpf_lsm_. Before load. */
+  setAttachTarget(prog: string, target: string): void;
   load(): void;
   programs(): ProgramInfo[];
   maps(): MapInfo[];

@@ -10,6 +10,7 @@ import { CLONE, CREDS, EXEC, EXIT, HEADER, NS_FIELDS, NS_SIZE, PROCESS_ENTRY } f
 import {
   ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, HOOK_CONFIG, HOOK_COUNTERS, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
   MATCH_PIDS, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
+  USER_NS_BLOB, CRED_BLOB, SKB_BLOB, BPF_PROG_BLOB, BPF_MAP_BLOB, PERF_EVENT_BLOB, MODULE_BLOB,
 } from "../../src/decode/generic-layout";
 
 const OBJECT = path.resolve(__dirname, "../../../bpf/.output/process.bpf.o");
@@ -89,4 +90,15 @@ test("generic sensor: records and map keys", () => {
   g("substr_key", SUBSTR_KEY);
   g("hook_counters", HOOK_COUNTERS);
   check("process_entry", PROCESS_ENTRY, [], generic);
+});
+
+test("generic sensor: kernel-object blobs", () => {
+  const g = (name: string, layout: Record<string, number>) => check(name, layout, [], generic);
+  g("user_ns_blob", USER_NS_BLOB);
+  g("cred_blob", CRED_BLOB);
+  g("skb_blob", SKB_BLOB);
+  g("bpf_prog_blob", BPF_PROG_BLOB);
+  g("bpf_map_blob", BPF_MAP_BLOB);
+  g("perf_event_blob", PERF_EVENT_BLOB);
+  g("module_blob", MODULE_BLOB);
 });

@@ -59,10 +59,34 @@ const FIXED: Record<string, TypeInfo> = {
   path: { gt: GT.PATH, signed: false, bits: 64 },
   linux_binprm: { gt: GT.BINPRM, signed: false, bits: 64 },
   sock: { gt: GT.SOCK, signed: false, bits: 64 },
+  cred: { gt: GT.CRED, signed: false, bits: 64 },
+  dentry: { gt: GT.DENTRY, signed: false, bits: 64 },
+  socket: { gt: GT.SOCKET, signed: false, bits: 64 },
+  skb: { gt: GT.SKB, signed: false, bits: 64 },
+  net_device: { gt: GT.NET_DEV, signed: false, bits: 64 },
+  bpf_attr: { gt: GT.BPF_ATTR, signed: false, bits: 64 },
+  bpf_map: { gt: GT.BPF_MAP, signed: false, bits: 64 },
+  bpf_prog: { gt: GT.BPF_PROG, signed: false, bits: 64 },
+  perf_event: { gt: GT.PERF_EVENT, signed: false, bits: 64 },
+  module: { gt: GT.MODULE, signed: false, bits: 64 },
+  load_info: { gt: GT.LOAD_INFO, signed: false, bits: 64 },
+  user_namespace: { gt: GT.USER_NS, signed: false, bits: 64 },
+  kiocb: { gt: GT.KIOCB, signed: false, bits: 64 },
+};
+
+/** The C struct each kernel-object type reads, for `auto` and for checks against BTF. */
+export const STRUCT_OF_TYPE: Record<string, string> = {
+  file: "file", path: "path", linux_binprm: "linux_binprm", sock: "sock", cred: "cred", dentry: "dentry",
+  socket: "socket", skb: "sk_buff", net_device: "net_device", bpf_attr: "bpf_attr", bpf_map: "bpf_map",
+  bpf_prog: "bpf_prog", perf_event: "perf_event", module: "module", load_info: "load_info",
+  user_namespace: "user_namespace", kiocb: "kiocb",
 };
 
 /** Types that read kernel objects: they need a kernel pointer. */
-const KERNEL_OBJECT_GTS: number[] = [GT.FILE, GT.PATH, GT.BINPRM, GT.SOCK];
+export const KERNEL_OBJECT_GTS: number[] = [
+  GT.FILE, GT.PATH, GT.BINPRM, GT.SOCK, GT.CRED, GT.DENTRY, GT.SOCKET, GT.SKB, GT.NET_DEV, GT.BPF_ATTR, GT.BPF_MAP,
+  GT.BPF_PROG, GT.PERF_EVENT, GT.MODULE, GT.LOAD_INFO, GT.USER_NS, GT.KIOCB,
+];
 
 function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
   if (size === 8) return signed ? { gt: GT.S64, signed, bits: 64 } : { gt: GT.U64, signed, bits: 64 };
@@ -72,12 +96,20 @@ function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
   return signed ? { gt: GT.S8, signed, bits: 8 } : { gt: GT.U8, signed, bits: 8 };
 }
 
+/** `auto` on a kernel pointer to a struct the sensor knows how to read: that type. */
+function autoObjectType(ctype: string | undefined): string | undefined {
+  const m = /^(?:struct|union) (\w+) \*$/.exec(ctype ?? "");
+  if (!m) return undefined;
+  return Object.keys(STRUCT_OF_TYPE).find((t) => STRUCT_OF_TYPE[t] === m[1]);
+}
+
 /** The read type of one argument; `path` is the argument's field path for errors. */
 export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeInfo & { name: string } {
   let type: string = arg.type;
   if (type === "auto") {
     if (src.dataLoc) type = "data_loc";
     else if (src.ctype && /char\s*\*/.test(src.ctype)) type = "string";
+    else if (!src.userPointers && autoObjectType(src.ctype)) type = autoObjectType(src.ctype)!;
     else if (src.ctype) {
       const t = intFromCType(src.ctype, src.size, src.signed ?? false);
       const name = t.gt === GT.S32 ? "int" : t.gt === GT.U32 ? "uint32" : t.gt === GT.S64 ? "long" : t.gt === GT.U64 ? "uint64" : t.signed ? `sint${t.bits}` : `uint${t.bits}`;
@@ -100,6 +132,10 @@ export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeI
   }
   if (KERNEL_OBJECT_GTS.includes(t.gt) && src.userPointers) {
     fail(`${path}.type`, `type '${type}' needs a kernel object pointer, which this hook does not carry (hook the kernel function on a kernel with kprobes, or use a raw tracepoint that has it)`);
+  }
+  const pointee = /^(?:const )?(?:struct|union) (\w+) \*$/.exec(src.ctype ?? "")?.[1];
+  if (KERNEL_OBJECT_GTS.includes(t.gt) && pointee && STRUCT_OF_TYPE[type] && pointee !== STRUCT_OF_TYPE[type]) {
+    fail(`${path}.type`, `type '${type}' reads a struct ${STRUCT_OF_TYPE[type]}, but this argument is a ${src.ctype}`);
   }
   if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF || t.gt === GT.CHAR_IOVEC) && !src.userPointers) {
     fail(`${path}.type`, `type '${type}' reads user memory: only syscall and uprobe arguments point there`);

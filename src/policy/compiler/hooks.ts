@@ -12,6 +12,7 @@ import type { CompiledPolicy, EventMeta, HookPlan, ValueSets } from "./plan";
 import { newValueSets } from "./plan";
 import { CompileError, fail } from "./errors";
 import { equivalentHook, EQUIVALENTS } from "./equivalents";
+import { kernelFunctionHook } from "./kernel-functions";
 
 export interface CompileEnv {
   /** kernel features the agent probed */
@@ -26,6 +27,14 @@ export interface CompileEnv {
   rawTracepointArgs: (event: string) => Array<{ ctype: string; size: number; signed: boolean }> | undefined;
   tracefsRoot?: string;
   hostNs: (ns: string) => number;
+  /** fentry/fexit programs load (BPF trampolines) */
+  fentry?: boolean;
+  /** BPF-LSM is active */
+  lsm?: boolean;
+  /** a kernel function's prototype, from BTF */
+  functionProto?: (name: string) => { params: Array<{ ctype: string; size: number; signed: boolean; name: string }>; ret: { ctype: string; size: number; signed: boolean } } | undefined;
+  /** functions kprobes can attach to */
+  kprobeTargets?: () => Set<string>;
 }
 
 const SYSCALL_FIRST_ARG_FIELD = 5;
@@ -275,18 +284,29 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
     const path = `spec.kprobes[${i}]`;
     for (const call of expandCalls(policy, k.call, path, env.tracefsRoot)) {
       if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env, followSets));
-      else if (!env.kprobes) {
+      else if (env.kprobes) hooks.push(kernelFunctionHook(policy, k, call, path, values, env, followSets, "kprobe", dataArgs(k.data, true)));
+      else {
         const eq = equivalentHook(policy, k, call, path, values, env, followSets);
         if (!eq) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set); without them tetragon-ts can stand in for ${Object.keys(EQUIVALENTS).join(", ")}`);
         hooks.push(eq);
       }
-      else fail(`${path}.call`, "kernel function hooks are not supported by tetragon-ts yet");
     }
+  }));
+  (spec.fentries ?? []).forEach((f, i) => attempt(() => {
+    const path = `spec.fentries[${i}]`;
+    if (!env.fentry) fail(path, "fentry needs BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS and BTF), which this kernel does not have");
+    if (f.syscall) fail(`${path}.syscall`, "fentry attaches to kernel functions: hook syscalls with kprobes (syscall: true)");
+    for (const call of expandCalls(policy, f.call, path, env.tracefsRoot)) {
+      hooks.push(kernelFunctionHook(policy, f, call, path, values, env, followSets, "fentry"));
+    }
+  }));
+  (spec.lsmhooks ?? []).forEach((l, i) => attempt(() => {
+    const path = `spec.lsmhooks[${i}]`;
+    if (!env.lsm) fail(path, "BPF-LSM is not active on this kernel (it needs CONFIG_BPF_LSM and 'bpf' in the lsm= boot parameter)");
+    hooks.push(kernelFunctionHook(policy, l, l.hook, path, values, env, followSets, "lsm"));
   }));
   (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
   (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets, env))));
-  if (spec.lsmhooks?.length) issues.push({ path: "spec.lsmhooks", reason: "BPF-LSM programs cannot be loaded on this kernel" });
-  if (spec.fentries?.length) issues.push({ path: "spec.fentries", reason: "fentry programs cannot be loaded on this kernel" });
   if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });
   if (spec.enforcers?.length) issues.push({ path: "spec.enforcers", reason: "enforcers are not supported by tetragon-ts yet" });
   if (spec.loader) issues.push({ path: "spec.loader", reason: "the loader sensor is not supported by tetragon-ts yet" });

@@ -4,7 +4,7 @@
  * Value sets are numbered per policy; the sensor renumbers them when it installs the policy.
  */
 export type HookKind = "tracepoint" | "raw_tracepoint" | "uprobe" | "kprobe";
-export type EventKind = "kprobe" | "tracepoint" | "uprobe";
+export type EventKind = "kprobe" | "tracepoint" | "uprobe" | "lsm";
 
 export interface ArgSpecPlan {
   gt: number;
@@ -93,7 +93,9 @@ export type AttachPlan =
   | { kind: "tracepoint"; category: string; name: string; exit?: { category: string; name: string } }
   | { kind: "raw_tracepoint"; name: string }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
-  | { kind: "kprobe"; func: string; withReturn: boolean };
+  | { kind: "kprobe"; func: string; withReturn: boolean; nargs?: number }
+  | { kind: "fentry"; func: string; withReturn: boolean; nargs: number }
+  | { kind: "lsm"; hook: string };
 
 export interface HookPlan {
   /** where in the policy it comes from, e.g. spec.kprobes[0] */

@@ -11,8 +11,9 @@ interface BtfType {
   typeId: number;
   size: number;
   signed: boolean;
-  /** FUNC_PROTO parameter type ids */
+  /** FUNC_PROTO parameter type ids and names */
   params: number[];
+  paramNames: string[];
   /** STRUCT/UNION members */
   members: Array<{ name: string; typeId: number; bitsOffset: number; bitfield: boolean }>;
 }
@@ -40,6 +41,7 @@ export class KernelBtf {
   private types = new Map<number, BtfType>();
   private structs = new Map<string, number>();
   private byName = new Map<string, number>();
+  private funcs = new Map<string, number>();
 
   constructor(dump: string) {
     let last: BtfType | undefined;
@@ -53,6 +55,7 @@ export class KernelBtf {
           size: Number(/ size=(\d+)/.exec(rest)?.[1] ?? 0),
           signed: /encoding=SIGNED/.test(rest),
           params: [],
+          paramNames: [],
           members: [],
         };
         if (t.kind === "STRUCT" || t.kind === "UNION") {
@@ -60,10 +63,14 @@ export class KernelBtf {
         }
         this.types.set(Number(m[1]), t);
         if (t.kind === "TYPEDEF") this.byName.set(t.name, Number(m[1]));
+        else if (t.kind === "FUNC" && !this.funcs.has(t.name)) this.funcs.set(t.name, Number(m[1]));
         last = t;
       } else if (last?.kind === "FUNC_PROTO") {
-        const p = /type_id=(\d+)/.exec(line);
-        if (p) last.params.push(Number(p[1]));
+        const p = /^\s+'([^']*)' type_id=(\d+)/.exec(line);
+        if (p) {
+          last.params.push(Number(p[2]));
+          last.paramNames.push(p[1]);
+        }
       } else if (last && (last.kind === "STRUCT" || last.kind === "UNION")) {
         const mm = /^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)( bitfield_size=(\d+))?/.exec(line);
         if (mm) last.members.push({ name: mm[1], typeId: Number(mm[2]), bitsOffset: Number(mm[3]), bitfield: mm[5] !== undefined && mm[5] !== "0" });
@@ -167,6 +174,18 @@ export class KernelBtf {
       }
     }
     throw new ResolveError("empty resolve path");
+  }
+
+  /** A kernel function's parameters and return type, or undefined when BTF does not have it. */
+  functionProto(name: string): { params: Array<BtfArg & { name: string }>; ret: BtfArg } | undefined {
+    const fid = this.funcs.get(name);
+    if (fid === undefined) return undefined;
+    const proto = this.types.get(this.types.get(fid)!.typeId);
+    if (!proto || proto.kind !== "FUNC_PROTO") return undefined;
+    return {
+      params: proto.params.map((p, i) => ({ ...this.spell(p), name: proto.paramNames[i] ?? "" })),
+      ret: proto.typeId ? this.spell(proto.typeId) : { ctype: "void", size: 0, signed: false },
+    };
   }
 
   /** The TP_PROTO arguments of raw tracepoint `event`, or undefined when it has none. */

@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
 import {
   KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobePathSchema, KprobeLinuxBinprmSchema, KprobeSockSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
-  ProcessKprobeSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
+  ProcessKprobeSchema, ProcessLsmSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
   type KprobeArgument, type Process,
 } from "../../api/gen/tetragon/tetragon_pb";
 import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_GENERIC, LIMITS, SOCK_BLOB } from "../../decode/generic-layout";
@@ -17,6 +17,8 @@ import type { ProcessCache, CachedProcess } from "../../process/cache";
 import { execId } from "../../process/exec-id";
 import type { KtimeClock } from "../../process/ktime";
 import { CAP_NAMES } from "../../process/capabilities";
+import { KERNEL_OBJECT_GTS } from "../../policy/compiler/args";
+import { kernelObjectArg } from "./kernel-args";
 
 export interface GenericEventOptions {
   nodeName: string;
@@ -91,7 +93,7 @@ export class GenericEvents {
         }
         break;
       }
-      case GT.SOCK: {
+      case GT.SOCK: case GT.SOCKET: {
         if (data.length < SOCK_BLOB.SIZE) return a;
         const family = data.readUInt16LE(SOCK_BLOB.family);
         const fam = family === 2 || family === 10;
@@ -142,8 +144,11 @@ export class GenericEvents {
       case GT.BPF_CMD:
         a.arg = { case: "bpfCmdArg", value: Number(BigInt.asIntN(32, value)) };
         break;
-      default:
-        return undefined;
+      default: {
+        const v = kernelObjectArg(out.gt, data);
+        if (!v) return KERNEL_OBJECT_GTS.includes(out.gt) ? a : undefined;
+        a.arg = v;
+      }
     }
     return a;
   }
@@ -211,6 +216,14 @@ export class GenericEvents {
         k.returnAction = KprobeAction.POST;
       }
       ev.event = { case: "processKprobe", value: k };
+    } else if (meta.kind === "lsm") {
+      ev.event = {
+        case: "processLsm",
+        value: create(ProcessLsmSchema, {
+          process, parent, functionName: meta.functionName, policyName: meta.policyName, message: meta.message,
+          args, action: kact, tags: meta.tags,
+        }),
+      };
     } else if (meta.kind === "tracepoint") {
       ev.event = {
         case: "processTracepoint",

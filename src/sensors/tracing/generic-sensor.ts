@@ -26,6 +26,8 @@ export interface GenericSensorConfig {
   execveMapEntries: number;
   ringBufferBytes: number;
   wakeupBytes: number;
+  /** the kernel has bpf_strstr (SubString operators) */
+  substring?: boolean;
   agentTgid: number;
   btfPath?: string;
   verbose: number;
@@ -66,7 +68,12 @@ const PROGRAM_OF: Record<HookPlan["attach"]["kind"], { entry: string; exit: stri
   raw_tracepoint: { entry: "generic_raw_tp", exit: "generic_raw_tp" },
   uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
   kprobe: { entry: "generic_kprobe", exit: "generic_kretprobe" },
+  fentry: { entry: "generic_fentry", exit: "generic_fexit" },
+  lsm: { entry: "generic_lsm", exit: "generic_lsm" },
 };
+
+/** Programs that name their target at load: one object per target, its slot a constant of it. */
+const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm"]);
 const ALL_PROGRAMS = Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]);
 
 /** One attachment of a generic program; every hook on the same target shares it. */
@@ -74,6 +81,8 @@ interface Attachment {
   key: string;
   slot: number;
   link: NativeLink;
+  /** the object loaded for this target alone (fentry, fexit, LSM) */
+  obj?: NativeObject;
   hookIds: number[];
   recSize: number;
 }
@@ -81,6 +90,8 @@ interface Attachment {
 export class GenericSensor {
   /** one object per program kind, loaded when a policy first needs it: each costs seconds of verification */
   private objs = new Map<string, NativeObject>();
+  /** the object whose map fds the sensor uses: kept open until close() */
+  private fdOwner?: NativeObject;
   private fds = new Map<string, number>();
   private freeIds: number[] = [];
   private freeSlots: number[] = [];
@@ -98,18 +109,21 @@ export class GenericSensor {
   }
 
   get loaded(): boolean {
-    return this.objs.size > 0;
+    return this.fdOwner !== undefined;
   }
 
   private pinOf(map: string): string {
     return path.join(this.cfg.pinDir, map);
   }
 
-  /** Loads the object holding `prog` (and, with the first one, the shared maps). */
-  load(prog: string): NativeObject {
-    const have = this.objs.get(prog);
+  /**
+   * Loads the object holding `prog` (and, with the first one, the shared maps). Programs
+   * that name their target at load get an object of their own, not kept in `objs`.
+   */
+  load(prog: string, target?: { name: string; slot: number }): NativeObject {
+    const have = target ? undefined : this.objs.get(prog);
     if (have) return have;
-    if (this.objs.size === 0) this.removeStalePins();
+    if (!this.fdOwner) this.removeStalePins();
     const obj = new this.native.BpfObject(this.cfg.objectPath, { btfCustomPath: this.cfg.btfPath, kernelLogLevel: this.cfg.verbose });
     try {
       const u32 = (v: number) => {
@@ -119,6 +133,7 @@ export class GenericSensor {
       };
       obj.setGlobal("agent_tgid", u32(this.cfg.agentTgid));
       obj.setGlobal("wakeup_bytes", u32(this.cfg.wakeupBytes));
+      obj.setGlobal("has_strstr", u32(this.cfg.substring ? 1 : 0));
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
       obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
@@ -126,15 +141,20 @@ export class GenericSensor {
       obj.setMapPinPath("events", this.cfg.eventsPin);
       for (const m of SHARED_MAPS) obj.setMapPinPath(m, this.pinOf(m));
       for (const p of ALL_PROGRAMS) obj.setProgramAutoload(p, p === prog);
+      if (target) {
+        obj.setAttachTarget(prog, target.name);
+        obj.setGlobal("fixed_slot", u32(target.slot));
+      }
       const t0 = Date.now();
       obj.load();
-      this.log.info({ program: prog, ms: Date.now() - t0 }, "generic sensor program loaded");
+      this.log.info({ program: prog, target: target?.name, ms: Date.now() - t0 }, "generic sensor program loaded");
     } catch (err) {
       obj.close();
-      throw new Error(`load sensor generic program ${prog}`, { cause: err });
+      throw new Error(`load sensor generic program ${prog}${target ? ` for ${target.name}` : ""}: ${(err as Error).message}`, { cause: err });
     }
-    this.objs.set(prog, obj);
-    if (this.fds.size === 0) {
+    if (!target) this.objs.set(prog, obj);
+    if (!this.fdOwner) {
+      this.fdOwner = obj;
       for (const m of SHARED_MAPS) this.fds.set(m, obj.mapFd(m));
       this.mbsetFd = obj.mapFd("mbset_map");
     }
@@ -190,7 +210,7 @@ export class GenericSensor {
   }
 
   /** The attachments a hook needs: its entry, and its exit when it reports a return value. */
-  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec }> {
+  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec; target?: string }> {
     const a = plan.attach;
     const progs = PROGRAM_OF[a.kind];
     if (a.kind === "tracepoint") {
@@ -205,6 +225,14 @@ export class GenericSensor {
       const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}`;
       const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset } as AttachSpec }];
       if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset, retprobe: true } });
+      return out;
+    }
+    if (a.kind === "lsm") {
+      return [{ key: `lsm:${a.hook}`, prog: progs.entry, spec: { kind: "lsm" } as AttachSpec, target: a.hook }];
+    }
+    if (a.kind === "fentry") {
+      const out = [{ key: `fentry:${a.func}`, prog: progs.entry, spec: { kind: "trace" } as AttachSpec, target: a.func }];
+      if (a.withReturn) out.push({ key: `fexit:${a.func}`, prog: progs.exit, spec: { kind: "trace" }, target: a.func });
       return out;
     }
     const out = [{ key: `kp:${a.func}`, prog: progs.entry, spec: { kind: "kprobe", func: a.func } as AttachSpec }];
@@ -233,12 +261,14 @@ export class GenericSensor {
       } else {
         const slot = this.freeSlots.pop();
         if (slot === undefined) throw new Error("no free attachment slot");
-        const obj = this.load(t.prog);
         const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: h.plan.recSize };
         try {
+          const obj = t.target ? this.load(t.prog, { name: t.target, slot }) : this.load(t.prog);
+          if (t.target) pending.obj = obj;
           this.writeAttachment(pending);
-          pending.link = obj.attach(t.prog, { ...t.spec, cookie: slot } as AttachSpec);
+          pending.link = obj.attach(t.prog, (t.target ? t.spec : { ...t.spec, cookie: slot }) as AttachSpec);
         } catch (err) {
+          if (pending.obj !== this.fdOwner) pending.obj?.close();
           this.freeSlots.push(slot);
           throw err;
         }
@@ -256,6 +286,7 @@ export class GenericSensor {
       at.hookIds = at.hookIds.filter((id) => id !== h.id);
       if (at.hookIds.length === 0) {
         at.link.destroy();
+        if (at.obj !== this.fdOwner) at.obj?.close();
         this.writeAttachment(at);
         this.attachments.delete(key);
         this.freeSlots.push(at.slot);
@@ -279,7 +310,7 @@ export class GenericSensor {
 
   /** Installs and attaches a compiled policy; on any failure nothing of it stays. */
   install(compiled: CompiledPolicy): InstalledPolicy {
-    for (const h of compiled.hooks) for (const t of this.targets(h)) this.load(t.prog);
+    for (const h of compiled.hooks) for (const t of this.targets(h)) if (!t.target) this.load(t.prog);
     if (compiled.hooks.length > this.freeIds.length) {
       throw new Error(`not enough hook slots: the policy needs ${compiled.hooks.length}, ${this.freeIds.length} are free`);
     }
@@ -307,7 +338,7 @@ export class GenericSensor {
         try {
           this.attachHook(h);
         } catch (err) {
-          throw new Error(`${h.plan.path}: attach ${h.plan.description}`, { cause: err });
+          throw new Error(`${h.plan.path}: attach ${h.plan.description}: ${(err as Error).message}`, { cause: err });
         }
       }
       inst.attached = true;
@@ -408,10 +439,15 @@ export class GenericSensor {
   }
 
   close(keepPins = false): void {
-    for (const at of this.attachments.values()) at.link.destroy();
+    for (const at of this.attachments.values()) {
+      at.link.destroy();
+      if (at.obj !== this.fdOwner) at.obj?.close();
+    }
     this.attachments.clear();
     for (const o of this.objs.values()) o.close();
-    const had = this.objs.size > 0;
+    this.fdOwner?.close();
+    const had = this.fdOwner !== undefined;
+    this.fdOwner = undefined;
     this.objs.clear();
     this.fds.clear();
     if (had && !keepPins) {

@@ -1,0 +1,131 @@
+/* Kernel objects that kernel-function hooks receive, read with CO-RE into the blobs of
+ * events/generic.h. Fields that some kernels lack are read only where they exist. */
+#ifndef TG_KOBJECTS_H
+#define TG_KOBJECTS_H
+
+#include "common.h"
+#include "../events/generic.h"
+
+static __always_inline void read_user_ns(struct user_namespace *ns, struct user_ns_blob *b)
+{
+	if (!ns)
+		return;
+	b->level = BPF_CORE_READ(ns, level);
+	b->uid = BPF_CORE_READ(ns, owner.val);
+	b->gid = BPF_CORE_READ(ns, group.val);
+	b->inum = BPF_CORE_READ(ns, ns.inum);
+}
+
+static __always_inline void read_cred_blob(const struct cred *c, struct cred_blob *b)
+{
+	b->uid = BPF_CORE_READ(c, uid.val);
+	b->gid = BPF_CORE_READ(c, gid.val);
+	b->suid = BPF_CORE_READ(c, suid.val);
+	b->sgid = BPF_CORE_READ(c, sgid.val);
+	b->euid = BPF_CORE_READ(c, euid.val);
+	b->egid = BPF_CORE_READ(c, egid.val);
+	b->fsuid = BPF_CORE_READ(c, fsuid.val);
+	b->fsgid = BPF_CORE_READ(c, fsgid.val);
+	b->securebits = BPF_CORE_READ(c, securebits);
+	/* kernel_cap_t is a u64 since 6.3 and a u32[2] before: 8 little-endian bytes either way */
+	bpf_probe_read_kernel(&b->cap_permitted, 8, &c->cap_permitted);
+	bpf_probe_read_kernel(&b->cap_effective, 8, &c->cap_effective);
+	bpf_probe_read_kernel(&b->cap_inheritable, 8, &c->cap_inheritable);
+	read_user_ns(BPF_CORE_READ(c, user_ns), &b->user_ns);
+}
+
+static __always_inline void read_skb_blob(struct sk_buff *skb, struct skb_blob *b)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 ver = 0;
+
+	b->hash = BPF_CORE_READ(skb, hash);
+	b->len = BPF_CORE_READ(skb, len);
+	b->priority = BPF_CORE_READ(skb, priority);
+	b->mark = BPF_CORE_READ(skb, mark);
+	if (!head || nh == 0xffff)
+		return;
+	bpf_probe_read_kernel(&ver, 1, head + nh);
+	ver >>= 4;
+	if (ver == 4) {
+		__u8 proto = 0;
+
+		b->family = 2; /* AF_INET */
+		bpf_probe_read_kernel(&proto, 1, head + nh + 9);
+		b->proto = proto;
+		bpf_probe_read_kernel(b->saddr, 4, head + nh + 12);
+		bpf_probe_read_kernel(b->daddr, 4, head + nh + 16);
+	} else if (ver == 6) {
+		__u8 proto = 0;
+
+		b->family = 10; /* AF_INET6 */
+		bpf_probe_read_kernel(&proto, 1, head + nh + 6);
+		b->proto = proto;
+		bpf_probe_read_kernel(b->saddr, 16, head + nh + 8);
+		bpf_probe_read_kernel(b->daddr, 16, head + nh + 24);
+	}
+	if ((b->proto == 6 || b->proto == 17) && th != 0xffff && th != 0) {
+		__u8 ports[4] = {};
+
+		bpf_probe_read_kernel(ports, 4, head + th);
+		b->sport = (ports[0] << 8) | ports[1];
+		b->dport = (ports[2] << 8) | ports[3];
+	}
+}
+
+static __always_inline void read_bpf_attr_blob(union bpf_attr *attr, struct bpf_prog_blob *b)
+{
+	b->prog_type = BPF_CORE_READ(attr, prog_type);
+	b->insn_cnt = BPF_CORE_READ(attr, insn_cnt);
+	BPF_CORE_READ_INTO(&b->name, attr, prog_name);
+}
+
+static __always_inline void read_bpf_prog_blob(struct bpf_prog *prog, struct bpf_prog_blob *b)
+{
+	b->prog_type = BPF_CORE_READ(prog, type);
+	b->insn_cnt = BPF_CORE_READ(prog, len);
+	BPF_CORE_READ_INTO(&b->name, prog, aux, name);
+}
+
+static __always_inline void read_bpf_map_blob(struct bpf_map *map, struct bpf_map_blob *b)
+{
+	b->map_type = BPF_CORE_READ(map, map_type);
+	b->key_size = BPF_CORE_READ(map, key_size);
+	b->value_size = BPF_CORE_READ(map, value_size);
+	b->max_entries = BPF_CORE_READ(map, max_entries);
+	BPF_CORE_READ_INTO(&b->name, map, name);
+}
+
+static __always_inline void read_perf_event_blob(struct perf_event *ev, struct perf_event_blob *b)
+{
+	b->type = BPF_CORE_READ(ev, attr.type);
+	b->config = BPF_CORE_READ(ev, attr.config);
+	b->probe_offset = BPF_CORE_READ(ev, attr.probe_offset);
+	/* a kprobe event's function: the user string it was created from is gone by now, but
+	 * the trace event's name keeps it */
+	bpf_probe_read_kernel_str(b->kprobe_func, sizeof(b->kprobe_func), BPF_CORE_READ(ev, tp_event, name));
+}
+
+static __always_inline void read_module_blob(struct module *mod, struct module_blob *b)
+{
+	/* sig_ok exists only with CONFIG_MODULE_SIG; a guarded CO-RE read of it is merged by
+	 * clang with other paths and then rejected, so it is reported as unknown */
+	BPF_CORE_READ_INTO(&b->name, mod, name);
+	b->taints = BPF_CORE_READ(mod, taints);
+	b->sig_ok = 2;
+}
+
+/* struct load_info is private to the module loader (not in every kernel's BTF); its first
+ * field has been the module's name since it exists. */
+static __always_inline void read_load_info_blob(void *info, struct module_blob *b)
+{
+	const char *name = NULL;
+
+	b->sig_ok = 2;
+	bpf_probe_read_kernel(&name, sizeof(name), info);
+	bpf_probe_read_kernel_str(b->name, sizeof(b->name), name);
+}
+
+#endif
