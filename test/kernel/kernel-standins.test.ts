@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { ROOT, startAgentWithPolicies, tempDir, type JsonEvent } from "../helpers/agent";
+import { ROOT, startAgent, startAgentWithPolicies, tempDir, type JsonEvent } from "../helpers/agent";
 
 const PY = "/usr/bin/python3.11";
 const kp = (e: JsonEvent) => e.process_kprobe;
@@ -248,12 +248,18 @@ test("security_bprm_check and security_bprm_committing_creds: the binary of real
         values:
         - "${value}"
 `);
-  const agent = await startAgentWithPolicies(dir, {
-    check: bprm("check", "security_bprm_check", "Equal", "/usr/bin/true"),
-    commit: bprm("commit", "security_bprm_committing_creds", "Postfix", "/false"),
-  });
+  const tpdir = path.join(dir, "tp.d");
+  fs.mkdirSync(tpdir);
+  fs.writeFileSync(path.join(tpdir, "check.yaml"), bprm("check", "security_bprm_check", "Equal", "/usr/bin/true"));
+  fs.writeFileSync(path.join(tpdir, "commit.yaml"), bprm("commit", "security_bprm_committing_creds", "Postfix", "/false"));
+  const agent = await startAgent(["--tracing-policy-dir", tpdir], { grpc: true });
   try {
-    assert.match(agent.logs(), /security_bprm_check as the raw tracepoint sched_process_exec/);
+    // the policy's status says the hook runs on a stand-in
+    const tetra = path.join(ROOT, "dist/src/cli/tetra/main.js");
+    const list = spawnSync(process.execPath, [tetra, "tracingpolicy", "list", "-o", "json", "--server-address", agent.serverAddress], { encoding: "utf8" });
+    const check = JSON.parse(list.stdout).policies.find((p: JsonEvent) => p.name === "check");
+    assert.equal(check.state, "TP_STATE_ENABLED");
+    assert.deepEqual(check.hook_statuses.map((h: JsonEvent) => h.hook_description), ["security_bprm_check as the raw tracepoint sched_process_exec (its linux_binprm)"]);
     const t = spawnSync("/usr/bin/true");
     const f = spawnSync("/usr/bin/false");
     assert.equal(t.status, 0);
@@ -282,7 +288,6 @@ test("stand-ins reject what they cannot report", async () => {
     - index: 1
       type: "int"
 `));
-  const { startAgent } = await import("../helpers/agent");
   const agent = await startAgent(["--tracing-policy", tp]);
   try {
     assert.match(agent.logs(), /bad-arg.*tcp_sendmsg arguments available without kprobes: index 0, index 2/);
