@@ -57,7 +57,8 @@ function acceptHook(name: string, ctx: StandInContext, steps: ArgSpecPlan["steps
     fail(p, `${availableArgs(call, [0])} (the listening sock); the accepted sock is the return value`);
   };
   (spec.args ?? []).forEach((a, i) => {
-    if (a.type !== "sock" && a.type !== "nop") fail(`${path}.args[${i}].type`, `${call}'s argument ${a.index} is the listening sock here: type sock`);
+    sourceOf(a.index, `${path}.args[${i}].index`);
+    if (a.type !== "sock" && a.type !== "nop") fail(`${path}.args[${i}].type`, `${call}'s argument 0 is the listening sock: type sock`);
     if (a.resolve) fail(`${path}.args[${i}].resolve`, `resolve is not supported on ${call}'s stand-in`);
   });
   const userArgs = spec.args ?? [];
