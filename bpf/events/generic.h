@@ -158,6 +158,7 @@ struct sock_blob {
 
 #define ARG_F_RETURN_COPY 0x1
 #define ARG_F_SIZE_FROM_RET 0x2
+#define ARG_F_EXIT_VALUE 0x4    /* read from the exit's record (a returned object), not at the entry */
 
 #define MAX_RESOLVE 8
 
@@ -165,6 +166,7 @@ enum resolve_kind {
 	RESOLVE_DEREF = 1,  /* v = *(u64 *)(v + off): follow a pointer field */
 	RESOLVE_LOAD = 2,   /* v = the `size`-byte value at v + off: the last field */
 	RESOLVE_ADDR = 3,   /* v = v + off: the last field is an array or a struct */
+	RESOLVE_FD = 4,     /* v = the struct file * of descriptor v of the current task */
 };
 
 struct resolve_step {

@@ -92,10 +92,9 @@ static __always_inline long read_path(struct read_ctx *r, struct path *fpath, __
 	return len;
 }
 
-/* The struct file of a descriptor of the current task. */
-static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
+/* The struct file of a descriptor of a task. */
+static __always_inline struct file *task_fd_file(struct task_struct *task, __u32 fd)
 {
-	struct task_struct *task = r->task;
 	struct files_struct *files = BPF_CORE_READ(task, files);
 	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
@@ -106,6 +105,11 @@ static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
 		return NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;
+}
+
+static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
+{
+	return task_fd_file(r->task, fd);
 }
 
 static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off)
@@ -146,6 +150,11 @@ static long resolve_step(__u32 i32, struct resolve_ctx *c)
 		return 1;
 	bound_below(i, MAX_RESOLVE);
 	st = &c->spec->steps[i];
+	if (st->kind == RESOLVE_FD) {
+		/* a negative descriptor (a failed call's return value) has no file */
+		c->v = (__s64)c->v < 0 ? 0 : (__u64)task_fd_file(bpf_get_current_task_btf(), (__u32)c->v);
+		return 0;
+	}
 	addr = c->v + st->off;
 	if (st->kind == RESOLVE_ADDR) {
 		c->v = addr;
@@ -303,7 +312,15 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		return 1;
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
-	if (r->at_exit) {
+	if (!r->at_exit && (spec->flags & ARG_F_EXIT_VALUE)) {
+		/* an object the call returns: read at the exit */
+		slot->value = 0;
+		slot->off = off;
+		slot->len = 0;
+		slot->orig_len = 0;
+		return 0;
+	}
+	if (r->at_exit && !(spec->flags & ARG_F_EXIT_VALUE)) {
 		/* the record is the exit's now: the entry saved the value */
 		v = slot->value;
 	} else {
@@ -444,7 +461,7 @@ static long reread_one_arg(__u32 i32, struct read_ctx *r)
 		return 1;
 	bound_below(i, MAX_ARGS);
 	spec = &r->cfg->args[i];
-	if (!(spec->flags & ARG_F_RETURN_COPY))
+	if (!(spec->flags & (ARG_F_RETURN_COPY | ARG_F_EXIT_VALUE)))
 		return 0;
 	return read_one_arg(i, r);
 }
@@ -1140,10 +1157,11 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	r.task = bpf_get_current_task_btf();
 	r.ctx_addr = (__u64)ctx;
 	r.at_exit = 1;
-	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
+	/* a returned kernel object is read before the return filters, which may match on it */
 	if (is_object_type(cfg->ret_type))
 		bpf_loop(1, read_ret_object, &r, 0); /* its own frame: the stack stays under 512 bytes */
 
+	/* return value filters next: a call they drop needs none of its arguments read */
 	sel = s->msg.selector == 0xffff ? -1 : s->msg.selector;
 	if (s->msg.selector < MAX_SELECTORS) {
 		__u32 idx = s->msg.selector;
@@ -1158,6 +1176,8 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 		if (!mc.ok)
 			return 0;
 	}
+
+	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
 	if (do_actions(s, cfg, hook_id, sel))
 		emit(s);
 	return 0;

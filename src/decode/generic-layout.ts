@@ -32,7 +32,7 @@ export const BPF_MAP_BLOB = { map_type: 0, key_size: 4, value_size: 8, max_entri
 export const PERF_EVENT_BLOB = { type: 0, config: 8, probe_offset: 16, kprobe_func: 24, SIZE: 88 } as const;
 export const MODULE_BLOB = { name: 0, sig_ok: 56, taints: 64, SIZE: 72 } as const;
 
-export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2 } as const;
+export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2, EXIT_VALUE: 0x4 } as const;
 
 export const MOP = {
   NONE: 0, EQ: 1, NEQ: 2, GT: 3, LT: 4, MASK: 5, IN_RANGE: 6, NOT_IN_RANGE: 7, IN_MAP: 8, NOT_IN_MAP: 9,
@@ -52,7 +52,7 @@ export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4 } as const;
 
 export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, source: 8, nsteps: 9, steps: 12, SIZE: 44 } as const;
 export const RESOLVE_STEP = { off: 0, kind: 2, size: 3, SIZE: 4 } as const;
-export const RESOLVE = { deref: 1, load: 2, addr: 3, MAX: 8 } as const;
+export const RESOLVE = { deref: 1, load: 2, addr: 3, fd: 4, MAX: 8 } as const;
 export const SRC = { RECORD: 0, CURRENT_TASK: 1 } as const;
 export const MATCH_ARG = { arg: 0, op: 1, nvals: 2, flags: 3, set_id: 4, vals: 8, SIZE: 40 } as const;
 export const MATCH_PIDS = { op: 0, n: 1, ns_pid: 2, follow_forks: 3, pids: 4, SIZE: 20 } as const;

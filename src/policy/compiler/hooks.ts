@@ -288,7 +288,7 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
       else {
         const eq = equivalentHook(policy, k, call, path, values, env, followSets);
         if (!eq) fail(`${path}.call`, `'${call}' is a kernel function: hooking it needs kprobes, which this kernel does not have (CONFIG_KPROBES is not set); without them tetragon-ts can stand in for ${Object.keys(EQUIVALENTS).join(", ")}`);
-        hooks.push(eq);
+        hooks.push(...eq);
       }
     }
   }));

@@ -16,7 +16,7 @@ export interface ArgSpecPlan {
   /** SRC.RECORD, or SRC.CURRENT_TASK for data args */
   source: number;
   /** `resolve`, compiled to a walk through struct fields */
-  steps: Array<{ off: number; kind: "deref" | "load" | "addr"; size: number }>;
+  steps: Array<{ off: number; kind: "deref" | "load" | "addr" | "fd"; size: number }>;
 }
 
 /** How one argument slot comes out in the event. */
@@ -83,7 +83,8 @@ export interface EventMeta {
   message: string;
   tags: string[];
   args: ArgOutput[];
-  returnArg?: { type: string; gt: number; label?: string; signed: boolean };
+  /** `slot`: the return value is read into this argument slot (a kernel-function stand-in) */
+  returnArg?: { type: string; gt: number; label?: string; signed: boolean; slot?: number };
   hasReturn: boolean;
   /** kernel-function equivalents on tracepoints: the state the function implies (TCP_SYN_SENT) */
   sockState?: string;

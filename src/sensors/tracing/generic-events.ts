@@ -209,10 +209,11 @@ export class GenericEvents {
         process, parent, functionName: meta.functionName, args, action: kact, policyName: meta.policyName,
         message: meta.message, tags: meta.tags, data,
       });
-      if (meta.hasReturn && meta.returnArg && flags & GENERIC_F.RETURN) {
+      const retSlot = meta.returnArg?.slot;
+      if (meta.hasReturn && meta.returnArg && (flags & GENERIC_F.RETURN || retSlot !== undefined)) {
         const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
-        const rs = slot(LIMITS.RET_ARG);
-        k.return = this.argument(meta.returnArg, BigInt.asUintN(64, ret), rs.data, rs.orig);
+        const rs = slot(retSlot ?? LIMITS.RET_ARG);
+        k.return = this.argument(meta.returnArg, retSlot !== undefined ? rs.value : BigInt.asUintN(64, ret), rs.data, rs.orig);
         k.returnAction = KprobeAction.POST;
       }
       ev.event = { case: "processKprobe", value: k };
