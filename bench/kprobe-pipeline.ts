@@ -71,7 +71,7 @@ function pass(sink: (ev: GetEventsResponse) => void, after?: () => void): number
 }
 
 const metrics = new AgentMetrics();
-const eventMetrics = new EventMetrics(metrics.eventsTotal, []);
+const eventMetrics = new EventMetrics(metrics.eventsTotal, [], (f) => metrics.onRead(f));
 let bytes = 0;
 const stages: Record<string, () => number> = {
   "build": () => pass(() => undefined),
