@@ -67,7 +67,7 @@ export class Agent {
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
     this.node = nodeName();
-    this.eventMetrics = new EventMetrics(this.metrics.eventsTotal, config["metrics-label-filter"]);
+    this.eventMetrics = new EventMetrics(this.metrics.eventsTotal, config["metrics-label-filter"], (f) => this.metrics.onRead(f));
   }
 
   async start(): Promise<void> {

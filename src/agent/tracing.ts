@@ -60,10 +60,10 @@ function hasKernelSymbol(name: string): boolean {
 /** tetragon_policy_events_total{policy, hook}: one series per hook of a loaded policy. */
 export function countPolicyEvent(metrics: AgentMetrics, ev: GetEventsResponse): void {
   const e = ev.event;
-  if (e.case === "processKprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: e.value.functionName });
-  else if (e.case === "processTracepoint") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.subsys}:${e.value.event}` });
-  else if (e.case === "processUprobe") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `${e.value.path}:${e.value.symbol}` });
-  else if (e.case === "processLsm") metrics.policyEvents.inc({ policy: e.value.policyName, hook: `lsm:${e.value.functionName}` });
+  if (e.case === "processKprobe") metrics.countPolicyEvent(e.value.policyName, e.value.functionName);
+  else if (e.case === "processTracepoint") metrics.countPolicyEvent(e.value.policyName, `${e.value.subsys}:${e.value.event}`);
+  else if (e.case === "processUprobe") metrics.countPolicyEvent(e.value.policyName, `${e.value.path}:${e.value.symbol}`);
+  else if (e.case === "processLsm") metrics.countPolicyEvent(e.value.policyName, `lsm:${e.value.functionName}`);
 }
 
 /** kprobes exist where the kernel has the kprobe PMU (CONFIG_KPROBES and KPROBE_EVENTS). */

@@ -3,12 +3,18 @@
  * kernel keeps (ring-buffer drops) are read on scrape.
  */
 import * as client from "prom-client";
+import { CounterCells, type Cell } from "./counter-cells";
 
 export class AgentMetrics {
   readonly registry = new client.Registry();
+  private readonly beforeRead: Array<() => void> = [];
+  /** counters whose per-event counts are kept in CounterCells run this when read */
+  private readonly flushCells = (): void => {
+    for (const f of this.beforeRead) f();
+  };
   readonly eventsTotal = new client.Counter({
     name: "tetragon_events_total", help: "The total number of Tetragon events",
-    labelNames: ["type", "namespace", "workload", "pod", "binary"], registers: [this.registry],
+    labelNames: ["type", "namespace", "workload", "pod", "binary"], registers: [this.registry], collect: this.flushCells,
   });
   readonly errorsTotal = new client.Counter({
     name: "tetragon_errors_total", help: "The total number of Tetragon errors. For internal use only.", labelNames: ["type"], registers: [this.registry],
@@ -43,10 +49,30 @@ export class AgentMetrics {
   readonly exportQueueDropped = new client.Counter({ name: "tetragon_export_queue_events_dropped_total", help: "Events dropped because the export writer fell behind", registers: [this.registry] });
   readonly policyEvents = new client.Counter({
     name: "tetragon_policy_events_total", help: "Policy events calls observed", labelNames: ["policy", "hook"], registers: [this.registry],
+    collect: this.flushCells,
   });
   readonly buildInfo = new client.Gauge({ name: "tetragon_build_info", help: "Build information about tetragon", labelNames: ["version", "commit", "runtime"], registers: [this.registry] });
 
+  /** policy → hook → events counted since the last read */
+  private readonly policyEventCells = new Map<string, Map<string, Cell>>();
+  private readonly policyCells = new CounterCells(this.policyEvents);
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });
+    this.onRead(() => this.policyCells.flush());
+  }
+
+  /** Runs `flush` before tetragon_events_total and tetragon_policy_events_total are read. */
+  onRead(flush: () => void): void {
+    this.beforeRead.push(flush);
+  }
+
+  /** Counts one event of a policy's hook into tetragon_policy_events_total. */
+  countPolicyEvent(policy: string, hook: string): void {
+    let byHook = this.policyEventCells.get(policy);
+    if (byHook === undefined) this.policyEventCells.set(policy, (byHook = new Map()));
+    let cell = byHook.get(hook);
+    if (cell === undefined) byHook.set(hook, (cell = this.policyCells.cell({ policy, hook })));
+    cell.n++;
   }
 }

@@ -9,7 +9,8 @@ import { execId } from "../../src/process/exec-id";
 import { execFlagWords } from "../../src/process/flags";
 import { ProcessCache, type CachedProcess } from "../../src/process/cache";
 import { capsFromMask } from "../../src/process/capabilities";
-import { KtimeClock } from "../../src/process/ktime";
+import { KtimeClock, nsToTimestamp } from "../../src/process/ktime";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { decodeExec, decodeExit, splitArgs } from "../../src/decode/process";
 import { EXEC, EXIT, ExecFlag, MsgOp } from "../../src/decode/layout";
 import { pickCgroupPath } from "../../src/process/procfs";
@@ -165,4 +166,13 @@ test("exit events encode status and signal as Tetragon does", () => {
   assert.equal(json.process_exit.signal, "SIGKILL");
   assert.equal(json.process_exit.status, undefined);
   assert.equal(json.time, "2023-11-14T22:13:20.000000005Z");
+});
+
+test("timestamps from kernel times are the messages create() makes, and exec ids repeat exactly", () => {
+  for (const ns of [0n, 1n, 1_769_796_920_123_456_789n, 999_999_999n]) {
+    assert.deepStrictEqual(nsToTimestamp(ns), create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }));
+  }
+  const a = execId("n", 5n, 1), b = execId("n", 5n, 2), c = execId("m", 5n, 1);
+  assert.deepEqual([execId("n", 5n, 1), b, c].map((x) => Buffer.from(x, "base64").toString()), ["n:5:1", "n:5:2", "m:5:1"]);
+  assert.equal(execId("n", 5n, 1), a);
 });
