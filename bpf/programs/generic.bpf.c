@@ -739,6 +739,8 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 	if (m->arg > RET_ARG)
 		return 0;
 	if (m->arg == RET_ARG) {
+		if (m->flags & MATCH_F_SOCK) /* a returned sock, read into the return slot */
+			return match_sock(s, m, &s->msg.args[RET_ARG]);
 		if (m->op >= MOP_STR_EQ)
 			return 0;
 		return match_number(m, (__u64)s->msg.ret);

@@ -295,7 +295,6 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
   (spec.fentries ?? []).forEach((f, i) => attempt(() => {
     const path = `spec.fentries[${i}]`;
     if (!env.fentry) fail(path, "fentry needs BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS and BTF), which this kernel does not have");
-    if (f.syscall) fail(`${path}.syscall`, "fentry attaches to kernel functions: hook syscalls with kprobes (syscall: true)");
     for (const call of expandCalls(policy, f.call, path, env.tracefsRoot)) {
       hooks.push(kernelFunctionHook(policy, f, call, path, values, env, followSets, "fentry"));
     }

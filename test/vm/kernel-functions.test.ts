@@ -1,0 +1,233 @@
+/**
+ * In the VM (a kernel with kprobes, fentry and BPF-LSM): kprobes and a kretprobe on kernel
+ * functions with BTF-typed arguments and `resolve`, socket operators in the kernel, an fentry
+ * hook and an LSM hook, each fired by a real process and checked argument by argument.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+import { guestOnly, withAgentLog } from "./guest";
+
+const kp = (e: JsonEvent) => e.process_kprobe;
+
+function policy(name: string, body: string): string {
+  return `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: "${name}"\nspec:\n${body}`;
+}
+
+/** A TCP server on addr:port that accepts and closes; resolves once listening. */
+function server(addr: string, port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer((c) => c.end());
+    s.once("error", reject);
+    s.listen(port, addr, () => resolve(s));
+  });
+}
+
+describe("kernel functions in the VM", { skip: guestOnly() }, () => {
+  let agent: RunningAgent;
+  const work = tempDir("vm-kfunc-");
+  const watched = path.join(work, "watched");
+  const other = path.join(work, "other");
+  const servers: net.Server[] = [];
+
+  before(async () => {
+    fs.mkdirSync(watched);
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(watched, "a.txt"), "a\n");
+    fs.writeFileSync(path.join(other, "b.txt"), "b\n");
+    servers.push(await server("127.0.0.2", 9102), await server("127.0.0.3", 9103), await server("127.0.0.1", 9101));
+    agent = await startAgentWithPolicies(tempDir("vm-kfunc-tp-"), {
+      files: policy("kfunc-files", `  kprobes:
+  - call: "fd_install"
+    syscall: false
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values: ["${watched}/"]
+  - call: "security_file_permission"
+    syscall: false
+    args:
+    - index: 0
+      type: "file"
+    - index: 1
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Prefix"
+        values: ["${watched}/"]
+`),
+      net: policy("kfunc-net", `  kprobes:
+  - call: "tcp_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "sock"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "NotDAddr"
+        values: ["127.0.0.1"]
+      - index: 0
+        operator: "DPort"
+        values: ["9102"]
+  - call: "inet_csk_accept"
+    syscall: false
+    return: true
+    returnArg:
+      index: 0
+      type: "sock"
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: "SPort"
+        values: ["9103"]
+`),
+      creds: policy("kfunc-creds", `  kprobes:
+  - call: "commit_creds"
+    syscall: false
+    args:
+    - index: 0
+      type: "cred"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["/usr/bin/setpriv"]
+  - call: "security_bprm_check"
+    syscall: false
+    args:
+    - index: 0
+      type: "linux_binprm"
+    - index: 0
+      type: "string"
+      resolve: "filename"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values: ["/true"]
+`),
+      fentry: policy("kfunc-fentry", `  fentries:
+  - call: "security_file_open"
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Prefix"
+        values: ["${watched}/"]
+`),
+      lsm: policy("kfunc-lsm", `  lsmhooks:
+  - hook: "file_open"
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Prefix"
+        values: ["${watched}/"]
+`),
+    });
+  });
+
+  after(async () => {
+    for (const s of servers) s.close();
+    if (agent) assert.equal(await agent.stop(), 0, agent.logs());
+  });
+
+  test("fd_install and security_file_permission: file and int arguments, filtered by path in the kernel", () =>
+    withAgentLog(agent, async () => {
+      const r = spawnSync("/usr/bin/cat", [path.join(watched, "a.txt"), path.join(other, "b.txt")], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const fd = await agent.waitFor((e) => kp(e)?.function_name === "fd_install" && kp(e).process.binary === "/usr/bin/cat", "fd_install");
+      assert.equal(kp(fd).args[1].file_arg.path, path.join(watched, "a.txt"));
+      assert.ok(kp(fd).args[0].int_arg >= 3, JSON.stringify(kp(fd).args));
+      const perm = await agent.waitFor((e) => kp(e)?.function_name === "security_file_permission" && kp(e).process.binary === "/usr/bin/cat", "security_file_permission");
+      assert.equal(kp(perm).args[0].file_arg.path, path.join(watched, "a.txt"));
+      assert.equal(kp(perm).args[1].int_arg, 4, "MAY_READ");
+      await new Promise((res) => setTimeout(res, 1500));
+      const leaked = agent.events().filter((e) => kp(e) && JSON.stringify(kp(e).args).includes(other));
+      assert.deepEqual(leaked, [], "the kernel filtered out the other directory");
+    }));
+
+  test("tcp_connect: sock argument; NotDAddr and DPort decided in the kernel", () =>
+    withAgentLog(agent, async () => {
+      for (const [addr, port] of [["127.0.0.2", 9102], ["127.0.0.3", 9103], ["127.0.0.1", 9101]] as const) {
+        const r = spawnSync("/usr/bin/python3", ["-c", `import socket; s=socket.create_connection(("${addr}", ${port})); s.close()`], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+      }
+      const ev = await agent.waitFor((e) => kp(e)?.function_name === "tcp_connect", "tcp_connect");
+      const sock = kp(ev).args[0].sock_arg;
+      assert.equal(sock.daddr, "127.0.0.2");
+      assert.equal(sock.dport, 9102);
+      assert.equal(sock.protocol, "IPPROTO_TCP");
+      assert.equal(sock.family, "AF_INET");
+      assert.ok(sock.sport > 0);
+      await new Promise((res) => setTimeout(res, 1500));
+      const all = agent.events().filter((e) => kp(e)?.function_name === "tcp_connect");
+      assert.equal(all.length, 1, `only the connect to 127.0.0.2:9102 passes: ${JSON.stringify(all.map((e) => kp(e).args))}`);
+    }));
+
+  test("inet_csk_accept: a kretprobe returning the accepted sock, matched on it in the kernel", () =>
+    withAgentLog(agent, async () => {
+      const ev = await agent.waitFor((e) => kp(e)?.function_name === "inet_csk_accept", "inet_csk_accept");
+      const sock = kp(ev).return.sock_arg;
+      assert.equal(sock.saddr, "127.0.0.3");
+      assert.equal(sock.sport, 9103);
+      assert.equal(sock.daddr, "127.0.0.1");
+      assert.equal(kp(ev).process.binary, process.execPath, "the server accepted in this test's process");
+      const all = agent.events().filter((e) => kp(e)?.function_name === "inet_csk_accept");
+      assert.ok(all.every((e) => kp(e).return.sock_arg.sport === 9103), JSON.stringify(all.map((e) => kp(e).return)));
+    }));
+
+  test("commit_creds: the new credentials of a real setuid", () =>
+    withAgentLog(agent, async () => {
+      const r = spawnSync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      // setpriv keeps its capabilities (SECBIT_KEEP_CAPS) to set the uid, then the gid
+      const first = await agent.waitFor((e) => kp(e)?.function_name === "commit_creds" && kp(e).args[0].process_credentials_arg?.uid === 65534, "commit_creds to uid 65534");
+      assert.equal(kp(first).args[0].process_credentials_arg.euid, 65534);
+      assert.ok(kp(first).args[0].process_credentials_arg.securebits.includes("SecBitKeepCaps"), JSON.stringify(kp(first).args[0]));
+      const ev = await agent.waitFor((e) => kp(e)?.function_name === "commit_creds" && kp(e).args[0].process_credentials_arg?.gid === 65534, "commit_creds to gid 65534");
+      const cred = kp(ev).args[0].process_credentials_arg;
+      assert.equal(cred.uid, 65534, JSON.stringify(cred));
+      assert.equal(cred.egid, 65534, JSON.stringify(cred));
+      assert.equal(cred.user_ns.level ?? 0, 0, JSON.stringify(cred));
+      assert.equal(kp(ev).process.binary, "/usr/bin/setpriv");
+    }));
+
+  test("security_bprm_check: linux_binprm and a resolved field, Postfix in the kernel", () =>
+    withAgentLog(agent, async () => {
+      assert.equal(spawnSync("/usr/bin/true").status, 0);
+      assert.equal(spawnSync("/usr/bin/false").status, 1);
+      const ev = await agent.waitFor((e) => kp(e)?.function_name === "security_bprm_check" && kp(e).args[1].string_arg === "/usr/bin/true", "security_bprm_check of /usr/bin/true");
+      assert.equal(kp(ev).args[0].linux_binprm_arg.path, fs.realpathSync("/usr/bin/true"), JSON.stringify(kp(ev).args));
+      await new Promise((res) => setTimeout(res, 1000));
+      const falses = agent.events().filter((e) => kp(e)?.function_name === "security_bprm_check" && kp(e).args[0].linux_binprm_arg.path.endsWith("/false"));
+      assert.deepEqual(falses, []);
+    }));
+
+  test("an fentry hook (security_file_open) and an LSM hook (file_open) fire for a real open", () =>
+    withAgentLog(agent, async () => {
+      const child = spawn("/usr/bin/head", ["-c1", path.join(watched, "a.txt")], { stdio: "ignore" });
+      await new Promise((res) => child.on("exit", res));
+      const fe = await agent.waitFor((e) => kp(e)?.function_name === "security_file_open" && kp(e).process.binary === "/usr/bin/head", "fentry security_file_open");
+      assert.equal(kp(fe).args[0].file_arg.path, path.join(watched, "a.txt"));
+      assert.equal(kp(fe).policy_name, "kfunc-fentry");
+      const lsm = await agent.waitFor((e) => e.process_lsm?.function_name === "file_open" && e.process_lsm.process.binary === "/usr/bin/head", "lsm file_open");
+      assert.equal(lsm.process_lsm.args[0].file_arg.path, path.join(watched, "a.txt"));
+      assert.equal(lsm.process_lsm.policy_name, "kfunc-lsm");
+    }));
+});
