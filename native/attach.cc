@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 
@@ -112,6 +113,31 @@ bpf_link* AttachLink(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     opts.offset = static_cast<size_t>(optInt(spec, "offset", 0));
     opts.bpf_cookie = static_cast<__u64>(optInt(spec, "cookie", 0));
     return check(env, bpf_program__attach_kprobe_opts(prog, func.c_str(), &opts), op);
+  }
+  if (kind == "kprobe_multi") {
+    // one link for many functions, each with its own cookie
+    Napi::Value symsVal = spec.Get("syms");
+    Napi::Value cookiesVal = spec.Get("cookies");
+    if (!symsVal.IsArray() || !cookiesVal.IsArray()) ThrowErrno(env, op + " (spec.syms and spec.cookies must be arrays)", EINVAL);
+    Napi::Array symsArr = symsVal.As<Napi::Array>();
+    Napi::Array cookiesArr = cookiesVal.As<Napi::Array>();
+    if (symsArr.Length() == 0 || symsArr.Length() != cookiesArr.Length()) ThrowErrno(env, op + " (syms and cookies differ in length)", EINVAL);
+    std::vector<std::string> names;
+    std::vector<const char*> syms;
+    std::vector<__u64> cookies;
+    for (uint32_t i = 0; i < symsArr.Length(); i++) {
+      names.push_back(symsArr.Get(i).As<Napi::String>().Utf8Value());
+      cookies.push_back(static_cast<__u64>(cookiesArr.Get(i).As<Napi::Number>().Int64Value()));
+    }
+    for (const auto& n : names) syms.push_back(n.c_str());
+    op += " to " + std::to_string(names.size()) + " functions (" + names[0] + (names.size() > 1 ? ", ..." : "") + ")";
+    bpf_kprobe_multi_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.syms = syms.data();
+    opts.cookies = cookies.data();
+    opts.cnt = syms.size();
+    opts.retprobe = optBool(spec, "retprobe");
+    return check(env, bpf_program__attach_kprobe_multi_opts(prog, nullptr, &opts), op);
   }
   if (kind == "uprobe") {
     std::string binary = requireString(env, spec, "binary", op);

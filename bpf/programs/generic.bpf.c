@@ -1281,6 +1281,19 @@ int generic_kretprobe(struct pt_regs *ctx)
 	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
 }
 
+/* kprobe.multi: one link for many functions, each function's cookie names its slot */
+SEC("kprobe.multi")
+int generic_kprobe_multi(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+}
+
+SEC("kretprobe.multi")
+int generic_kretprobe_multi(struct pt_regs *ctx)
+{
+	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+}
+
 /* fentry, fexit and LSM programs name their target when they load: each target gets its own
  * copy of the object, and that copy's attachment slot is a constant of it (no cookie needed,
  * which these program types only have on newer kernels). The record is the argument array;

@@ -93,6 +93,7 @@ export class Tracing {
       ringBufferBytes: d.ringBufferBytes,
       wakeupBytes: d.wakeupBytes,
       substring: hasKernelSymbol("bpf_strstr"),
+      kprobeMulti: d.features.find((f) => f.name === "kprobe_multi")?.enabled ?? false,
       agentTgid: process.pid,
       btfPath: cfg.btf || undefined,
       verbose: cfg.verbose,

@@ -15,6 +15,8 @@ export type AttachSpec =
   | { kind: "trace" }
   | { kind: "lsm" }
   | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number; cookie?: number }
+  /** one link for many kernel functions (kprobe.multi programs), a cookie each */
+  | { kind: "kprobe_multi"; syms: string[]; cookies: number[]; retprobe?: boolean }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number; cookie?: number }
   | { kind: "cgroup"; cgroupPath: string };
 

@@ -246,7 +246,7 @@ describe("tetra with the real agent", () => {
   });
 
   test("getevents ends with a clear error when the agent goes away (and --reconnect keeps trying)", async () => {
-    const other = await startAgent([], { grpc: true });
+    const other = await startAgent(["--log-level", "debug"], { grpc: true });
     const plain = spawn(process.execPath, [TETRA_MAIN, "getevents", "--server-address", other.serverAddress], { stdio: ["ignore", "ignore", "pipe"] });
     const again = spawn(process.execPath, [TETRA_MAIN, "getevents", "--server-address", other.serverAddress, "--reconnect", "--reconnect-wait", "200ms"], { stdio: ["ignore", "ignore", "pipe"] });
     const plainExit = new Promise((r) => plain.on("exit", r));
@@ -255,7 +255,8 @@ describe("tetra with the real agent", () => {
     let againErr = "";
     plain.stderr!.on("data", (d) => (plainErr += d));
     again.stderr!.on("data", (d) => (againErr += d));
-    await sleep(1500);
+    // both streams are open before the agent goes (a fixed sleep is not enough on a loaded machine)
+    await waitUntil(() => (other.logs().match(/Received a GetEvents request/g) ?? []).length >= 2, "both GetEvents streams");
     assert.equal(await other.stop(), 0);
     assert.equal(await plainExit, 1);
     assert.match(plainErr, /^Error: failed to receive events: rpc error: code = Unavailable desc = /);

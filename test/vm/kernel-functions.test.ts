@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
-import { guestOnly, withAgentLog } from "./guest";
+import { guestKernel, guestOnly, withAgentLog } from "./guest";
 
 const kp = (e: JsonEvent) => e.process_kprobe;
 
@@ -128,6 +128,20 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
         operator: "Prefix"
         values: ["${watched}/"]
 `),
+      list: policy("kfunc-list", `  lists:
+  - name: "opens"
+    values: ["security_file_open", "vfs_open"]
+  kprobes:
+  - call: "list:opens"
+    syscall: false
+    args:
+    - index: 0
+      type: "auto"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["/usr/bin/tail"]
+`),
       lsm: policy("kfunc-lsm", `  lsmhooks:
   - hook: "file_open"
     args:
@@ -229,5 +243,21 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
       const lsm = await agent.waitFor((e) => e.process_lsm?.function_name === "file_open" && e.process_lsm.process.binary === "/usr/bin/head", "lsm file_open");
       assert.equal(lsm.process_lsm.args[0].file_arg.path, path.join(watched, "a.txt"));
       assert.equal(lsm.process_lsm.policy_name, "kfunc-lsm");
+    }));
+
+  test("a list of kernel functions: one kprobe.multi link where the kernel has them, events from each", () =>
+    withAgentLog(agent, async () => {
+      assert.equal(spawnSync("/usr/bin/tail", ["-c1", path.join(watched, "a.txt")]).status, 0);
+      const sfo = await agent.waitFor((e) => kp(e)?.function_name === "security_file_open" && kp(e).policy_name === "kfunc-list", "security_file_open from the list");
+      assert.ok(kp(sfo).args[0].file_arg, `auto on a struct file * reads the file: ${JSON.stringify(kp(sfo).args)}`);
+      const vo = await agent.waitFor((e) => kp(e)?.function_name === "vfs_open" && kp(e).policy_name === "kfunc-list", "vfs_open from the list");
+      assert.ok(kp(vo).args[0].path_arg, `auto on a struct path * reads the path: ${JSON.stringify(kp(vo).args)}`);
+      const links = JSON.parse(spawnSync("bpftool", ["-j", "link", "show"], { encoding: "utf8" }).stdout) as Array<Record<string, any>>;
+      const multi = links.filter((l) => l.type === "kprobe_multi");
+      if (guestKernel().features.kprobe_multi) {
+        assert.ok(multi.some((l) => (l.func_cnt ?? l.funcs?.length) >= 2), `a kprobe_multi link with several functions: ${JSON.stringify(links.map((l) => [l.type, l.func_cnt]))}`);
+      } else {
+        assert.deepEqual(multi, [], "no kprobe.multi on this kernel");
+      }
     }));
 });

@@ -28,6 +28,8 @@ export interface GenericSensorConfig {
   wakeupBytes: number;
   /** the kernel has bpf_strstr (SubString operators) */
   substring?: boolean;
+  /** attach new kprobe targets of a policy with one kprobe.multi link */
+  kprobeMulti?: boolean;
   agentTgid: number;
   btfPath?: string;
   verbose: number;
@@ -63,11 +65,12 @@ const SHARED_MAPS = [
   "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
-const PROGRAM_OF: Record<HookPlan["attach"]["kind"], { entry: string; exit: string }> = {
+const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi", { entry: string; exit: string }> = {
   tracepoint: { entry: "generic_tracepoint", exit: "generic_tracepoint_exit" },
   raw_tracepoint: { entry: "generic_raw_tp", exit: "generic_raw_tp" },
   uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
   kprobe: { entry: "generic_kprobe", exit: "generic_kretprobe" },
+  kprobe_multi: { entry: "generic_kprobe_multi", exit: "generic_kretprobe_multi" },
   fentry: { entry: "generic_fentry", exit: "generic_fexit" },
   lsm: { entry: "generic_lsm", exit: "generic_lsm" },
 };
@@ -83,9 +86,20 @@ interface Attachment {
   link: NativeLink;
   /** the object loaded for this target alone (fentry, fexit, LSM) */
   obj?: NativeObject;
+  /** a kprobe.multi link this attachment shares with the other functions it was made with */
+  shared?: SharedLink;
   hookIds: number[];
   recSize: number;
 }
+
+/** One kprobe.multi link for several functions: destroyed, and its slots freed, when the last goes. */
+interface SharedLink {
+  link: NativeLink;
+  refs: number;
+  slots: number[];
+}
+
+const MULTI_PROGRAM: Record<string, string> = { generic_kprobe: "generic_kprobe_multi", generic_kretprobe: "generic_kretprobe_multi" };
 
 export class GenericSensor {
   /** one object per program kind, loaded when a policy first needs it: each costs seconds of verification */
@@ -250,18 +264,34 @@ export class GenericSensor {
     this.native.mapUpdate(this.fd("attach_hooks"), k, v, 0);
   }
 
-  private attachHook(h: InstalledHook): void {
-    for (const t of this.targets(h.plan)) {
-      let at = this.attachments.get(t.key);
-      if (at) {
-        if (at.hookIds.length >= LIMITS.HOOKS_PER_ATTACH) throw new Error(`at most ${LIMITS.HOOKS_PER_ATTACH} hooks on ${t.key}`);
-        at.hookIds.push(h.id);
-        at.recSize = Math.max(at.recSize, h.plan.recSize);
-        this.writeAttachment(at);
-      } else {
+  /**
+   * Attaches hooks: a target already attached gets the hook added to its list; new kprobe
+   * targets share one kprobe.multi link per program where the kernel has them.
+   */
+  private attachHooks(hooks: InstalledHook[]): void {
+    const multi = new Map<string, Attachment[]>();
+    for (const h of hooks) {
+      for (const t of this.targets(h.plan)) {
+        let at = this.attachments.get(t.key);
+        if (at) {
+          if (at.hookIds.length >= LIMITS.HOOKS_PER_ATTACH) throw new Error(`${h.plan.path}: at most ${LIMITS.HOOKS_PER_ATTACH} hooks on ${t.key}`);
+          at.hookIds.push(h.id);
+          at.recSize = Math.max(at.recSize, h.plan.recSize);
+          if (!multi.has(t.prog) || !multi.get(t.prog)!.includes(at)) this.writeAttachment(at);
+          h.attachKeys.push(t.key);
+          continue;
+        }
         const slot = this.freeSlots.pop();
         if (slot === undefined) throw new Error("no free attachment slot");
         const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: h.plan.recSize };
+        if (this.cfg.kprobeMulti && t.spec.kind === "kprobe" && MULTI_PROGRAM[t.prog]) {
+          this.attachments.set(t.key, pending);
+          h.attachKeys.push(t.key);
+          const group = multi.get(t.prog) ?? [];
+          group.push(pending);
+          multi.set(t.prog, group);
+          continue;
+        }
         try {
           const obj = t.target ? this.load(t.prog, { name: t.target, slot }) : this.load(t.prog);
           if (t.target) pending.obj = obj;
@@ -270,12 +300,37 @@ export class GenericSensor {
         } catch (err) {
           if (pending.obj !== this.fdOwner) pending.obj?.close();
           this.freeSlots.push(slot);
-          throw err;
+          throw new Error(`${h.plan.path}: attach ${h.plan.description}: ${(err as Error).message}`, { cause: err });
         }
         at = pending;
         this.attachments.set(t.key, at);
+        h.attachKeys.push(t.key);
       }
-      h.attachKeys.push(t.key);
+    }
+    for (const [prog, group] of multi) this.attachMulti(prog, group);
+  }
+
+  private attachMulti(prog: string, group: Attachment[]): void {
+    const multiProg = MULTI_PROGRAM[prog];
+    try {
+      for (const at of group) this.writeAttachment(at);
+      const link = this.load(multiProg).attach(multiProg, {
+        kind: "kprobe_multi", syms: group.map((a) => a.key.slice(a.key.indexOf(":") + 1)), cookies: group.map((a) => a.slot),
+        retprobe: prog === "generic_kretprobe",
+      });
+      const shared: SharedLink = { link, refs: group.length, slots: group.map((a) => a.slot) };
+      for (const at of group) {
+        at.link = link;
+        at.shared = shared;
+      }
+    } catch (err) {
+      for (const at of group) {
+        this.attachments.delete(at.key);
+        at.hookIds = [];
+        this.writeAttachment(at);
+        this.freeSlots.push(at.slot);
+      }
+      throw new Error(`attach kprobe.multi ${group.map((a) => a.key).join(", ")}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -285,10 +340,18 @@ export class GenericSensor {
       if (!at) continue;
       at.hookIds = at.hookIds.filter((id) => id !== h.id);
       if (at.hookIds.length === 0) {
-        at.link.destroy();
-        if (at.obj !== this.fdOwner) at.obj?.close();
         this.writeAttachment(at);
         this.attachments.delete(key);
+        if (at.shared) {
+          // the link keeps calling this slot's (now empty) list until its last function goes
+          if (--at.shared.refs === 0) {
+            at.shared.link.destroy();
+            this.freeSlots.push(...at.shared.slots);
+          }
+          continue;
+        }
+        at.link.destroy();
+        if (at.obj !== this.fdOwner) at.obj?.close();
         this.freeSlots.push(at.slot);
       } else {
         this.writeAttachment(at);
@@ -310,7 +373,12 @@ export class GenericSensor {
 
   /** Installs and attaches a compiled policy; on any failure nothing of it stays. */
   install(compiled: CompiledPolicy): InstalledPolicy {
-    for (const h of compiled.hooks) for (const t of this.targets(h)) if (!t.target) this.load(t.prog);
+    for (const h of compiled.hooks) {
+      for (const t of this.targets(h)) {
+        if (t.target) continue;
+        this.load(this.cfg.kprobeMulti && t.spec.kind === "kprobe" && MULTI_PROGRAM[t.prog] ? MULTI_PROGRAM[t.prog] : t.prog);
+      }
+    }
     if (compiled.hooks.length > this.freeIds.length) {
       throw new Error(`not enough hook slots: the policy needs ${compiled.hooks.length}, ${this.freeIds.length} are free`);
     }
@@ -334,13 +402,7 @@ export class GenericSensor {
         this.hooks[h.id] = plan;
         this.writeHook(h.id, plan, inst, plan.flags);
       }
-      for (const h of inst.hooks) {
-        try {
-          this.attachHook(h);
-        } catch (err) {
-          throw new Error(`${h.plan.path}: attach ${h.plan.description}: ${(err as Error).message}`, { cause: err });
-        }
-      }
+      this.attachHooks(inst.hooks);
       inst.attached = true;
       return inst;
     } catch (err) {
@@ -381,7 +443,7 @@ export class GenericSensor {
       return;
     }
     try {
-      for (const h of inst.hooks) this.attachHook(h);
+      this.attachHooks(inst.hooks);
       inst.attached = true;
     } catch (err) {
       for (const h of inst.hooks) this.detachHook(h);
@@ -439,8 +501,10 @@ export class GenericSensor {
   }
 
   close(keepPins = false): void {
+    const destroyed = new Set<NativeLink>();
     for (const at of this.attachments.values()) {
-      at.link.destroy();
+      if (!destroyed.has(at.link)) at.link.destroy();
+      destroyed.add(at.link);
       if (at.obj !== this.fdOwner) at.obj?.close();
     }
     this.attachments.clear();

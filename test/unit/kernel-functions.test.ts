@@ -1,0 +1,185 @@
+/**
+ * Kernel-function hooks as the compiler builds them for kernels that can attach to them
+ * (kprobes, fentry, BPF-LSM), with prototypes given here as BTF would: where each argument is
+ * read, the type `auto` picks, type checks against the prototype, returned kernel objects
+ * and socket operators on them, and the rejections that name a missing kernel feature.
+ * The real attachments are tested inside VMs (test/vm/kernel-functions.test.ts).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parsePolicy } from "../../src/policy";
+import { compilePolicy, type CompileEnv } from "../../src/policy/compiler/hooks";
+import { CompileError } from "../../src/policy/compiler/errors";
+import { GT, MOP } from "../../src/decode/generic-layout";
+import { PT_REGS_ARGS, PT_REGS_RET } from "../../src/policy/compiler/args";
+
+const ptr = (s: string) => ({ ctype: `struct ${s} *`, size: 8, signed: false });
+const PROTOS: Record<string, { params: Array<{ ctype: string; size: number; signed: boolean; name: string }>; ret: { ctype: string; size: number; signed: boolean } }> = {
+  tcp_connect: { params: [{ ...ptr("sock"), name: "sk" }], ret: { ctype: "int", size: 4, signed: true } },
+  fd_install: { params: [{ ctype: "unsigned int", size: 4, signed: false, name: "fd" }, { ...ptr("file"), name: "file" }], ret: { ctype: "void", size: 0, signed: false } },
+  inet_csk_accept: { params: [{ ...ptr("sock"), name: "sk" }, { ctype: "int", size: 4, signed: true, name: "flags" }], ret: ptr("sock") },
+  commit_creds: { params: [{ ctype: "struct cred *", size: 8, signed: false, name: "new" }], ret: { ctype: "int", size: 4, signed: true } },
+  bpf_lsm_file_open: { params: [{ ...ptr("file"), name: "file" }], ret: { ctype: "int", size: 4, signed: true } },
+};
+
+function env(over: Partial<CompileEnv> = {}): CompileEnv {
+  return {
+    kprobes: true, fentry: true, lsm: true, substring: false, rawTracepointCookies: true, hostNs: () => 0,
+    rawTracepointArgs: () => undefined,
+    functionProto: (fn) => PROTOS[fn],
+    kprobeTargets: () => new Set(["tcp_connect", "fd_install", "inet_csk_accept", "commit_creds", "security_file_open"]),
+    ...over,
+  };
+}
+
+function compile(spec: string, e = env()) {
+  const yaml = `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: p\nspec:\n${spec}`;
+  return compilePolicy(parsePolicy(yaml), e);
+}
+
+function rejection(spec: string, e = env()): string {
+  try {
+    compile(spec, e);
+  } catch (err) {
+    // the schema rejects what it can see alone (PolicyError), the compiler what needs the kernel
+    assert.ok(err instanceof CompileError || (err as Error).name === "PolicyError", String(err));
+    return (err as Error).message;
+  }
+  assert.fail("the policy compiled");
+}
+
+test("a kprobe reads its arguments from pt_regs, typed by BTF; auto picks the kernel object", () => {
+  const { hooks } = compile(`  kprobes:
+  - call: fd_install
+    syscall: false
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: auto
+`);
+  const h = hooks[0];
+  assert.deepEqual(h.attach, { kind: "kprobe", func: "fd_install", withReturn: false, nargs: 2 });
+  assert.equal(h.args[0].off, PT_REGS_ARGS[0]);
+  assert.equal(h.args[1].off, PT_REGS_ARGS[1]);
+  assert.equal(h.args[1].gt, GT.FILE);
+  assert.equal(h.meta.args[1].type, "file");
+  assert.equal(h.meta.functionName, "fd_install");
+  assert.equal(h.meta.kind, "kprobe");
+});
+
+test("an explicit type that does not match the prototype is rejected with its path", () => {
+  const msg = rejection(`  kprobes:
+  - call: tcp_connect
+    syscall: false
+    args:
+    - index: 0
+      type: file
+`);
+  assert.match(msg, /spec\.kprobes\[0\]\.args\[0\]\.type: type 'file' reads a struct file, but this argument is a struct sock \*/);
+});
+
+test("an argument index beyond the prototype is rejected", () => {
+  assert.match(rejection(`  kprobes:
+  - call: tcp_connect
+    syscall: false
+    args:
+    - index: 2
+      type: int
+`), /spec\.kprobes\[0\]\.args\[0\]\.index: tcp_connect has 1 arguments/);
+});
+
+test("a function kprobes cannot attach to is rejected by name", () => {
+  assert.match(rejection(`  kprobes:
+  - call: not_a_function
+    syscall: false
+`), /spec\.kprobes\[0\]\.call: 'not_a_function' is not a kernel function kprobes can attach to/);
+});
+
+test("a kretprobe returning a sock: the object is read at the exit and socket operators apply to it", () => {
+  const { hooks } = compile(`  kprobes:
+  - call: inet_csk_accept
+    syscall: false
+    return: true
+    returnArg:
+      index: 0
+      type: sock
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: SPort
+        values: ["8080"]
+`);
+  const h = hooks[0];
+  assert.equal(h.retType, GT.SOCK);
+  assert.equal(h.retOff, PT_REGS_RET);
+  assert.equal(h.meta.returnArg?.type, "sock");
+  assert.equal(h.selectors[0].ret[0].op, MOP.SPORT);
+  assert.match(h.description, /kretprobe/);
+  assert.match(rejection(`  kprobes:
+  - call: inet_csk_accept
+    syscall: false
+    return: true
+    returnArg:
+      index: 0
+      type: sock
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: Prefix
+        values: ["x"]
+`), /matchReturnArgs\[0\]\.operator: operator Prefix is only supported for string/);
+});
+
+test("cred arguments read a cred blob", () => {
+  const { hooks } = compile(`  kprobes:
+  - call: commit_creds
+    syscall: false
+    args:
+    - index: 0
+      type: cred
+`);
+  assert.equal(hooks[0].args[0].gt, GT.CRED);
+});
+
+test("fentry and fexit: arguments from the argument array, the return value after them", () => {
+  const { hooks } = compile(`  fentries:
+  - call: tcp_connect
+    return: true
+    args:
+    - index: 0
+      type: sock
+    returnArg:
+      index: 0
+      type: int
+`);
+  const h = hooks[0];
+  assert.deepEqual(h.attach, { kind: "fentry", func: "tcp_connect", withReturn: true, nargs: 1 });
+  assert.equal(h.args[0].off, 0);
+  assert.equal(h.retOff, 8);
+  assert.equal(h.meta.kind, "kprobe");
+});
+
+test("an LSM hook: process_lsm, typed by bpf_lsm_<hook>'s prototype", () => {
+  const { hooks } = compile(`  lsmhooks:
+  - hook: file_open
+    args:
+    - index: 0
+      type: file
+`);
+  assert.deepEqual(hooks[0].attach, { kind: "lsm", hook: "file_open" });
+  assert.equal(hooks[0].meta.kind, "lsm");
+  assert.equal(hooks[0].meta.functionName, "file_open");
+  assert.match(rejection(`  lsmhooks:
+  - hook: no_such_hook
+`), /spec\.lsmhooks\[0\]\.hook: 'no_such_hook' is not an LSM hook of this kernel/);
+});
+
+test("a kernel without fentry or BPF-LSM: the policy is rejected naming the missing feature", () => {
+  assert.match(rejection(`  fentries:
+  - call: tcp_connect
+`, env({ fentry: false })), /spec\.fentries\[0\]: fentry needs BPF trampolines/);
+  assert.match(rejection(`  lsmhooks:
+  - hook: file_open
+`, env({ lsm: false })), /spec\.lsmhooks\[0\]: BPF-LSM is not active on this kernel/);
+});
