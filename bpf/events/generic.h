@@ -159,6 +159,7 @@ struct sock_blob {
 #define ARG_F_RETURN_COPY 0x1
 #define ARG_F_SIZE_FROM_RET 0x2
 #define ARG_F_EXIT_VALUE 0x4    /* read from the exit's record (a returned object), not at the entry */
+#define ARG_F_KERNEL_PTR 0x8    /* a sockaddr in kernel memory (a kernel function's argument) */
 
 #define MAX_RESOLVE 8
 

@@ -112,7 +112,7 @@ static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
 	return task_fd_file(r->task, fd);
 }
 
-static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off)
+static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off, int kernel)
 {
 	struct {
 		__u16 family;
@@ -121,7 +121,7 @@ static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 
 	} out = {};
 	__u8 raw[24] = {};
 
-	if (bpf_probe_read_user(raw, sizeof(raw), (void *)uptr))
+	if (kernel ? bpf_probe_read_kernel(raw, sizeof(raw), (void *)uptr) : bpf_probe_read_user(raw, sizeof(raw), (void *)uptr))
 		return -1;
 	out.family = raw[0] | (raw[1] << 8);
 	out.port = (raw[2] << 8) | raw[3];
@@ -363,7 +363,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		break;
 	}
 	case GT_SOCKADDR:
-		n = read_sockaddr(r, v, off);
+		n = read_sockaddr(r, v, off, spec->flags & ARG_F_KERNEL_PTR);
 		break;
 	case GT_CHAR_BUF:
 	case GT_CONST_BUF:

@@ -32,7 +32,7 @@ export const BPF_MAP_BLOB = { map_type: 0, key_size: 4, value_size: 8, max_entri
 export const PERF_EVENT_BLOB = { type: 0, config: 8, probe_offset: 16, kprobe_func: 24, SIZE: 88 } as const;
 export const MODULE_BLOB = { name: 0, sig_ok: 56, taints: 64, SIZE: 72 } as const;
 
-export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2, EXIT_VALUE: 0x4 } as const;
+export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2, EXIT_VALUE: 0x4, KERNEL_PTR: 0x8 } as const;
 
 export const MOP = {
   NONE: 0, EQ: 1, NEQ: 2, GT: 3, LT: 4, MASK: 5, IN_RANGE: 6, NOT_IN_RANGE: 7, IN_MAP: 8, NOT_IN_MAP: 9,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { parsePolicy } from "../../src/policy";
 import { compilePolicy, type CompileEnv } from "../../src/policy/compiler/hooks";
 import { CompileError } from "../../src/policy/compiler/errors";
-import { GT, MOP } from "../../src/decode/generic-layout";
+import { ARG_F, GT, MOP } from "../../src/decode/generic-layout";
 import { PT_REGS_ARGS, PT_REGS_RET } from "../../src/policy/compiler/args";
 
 const ptr = (s: string) => ({ ctype: `struct ${s} *`, size: 8, signed: false });
@@ -18,6 +18,7 @@ const PROTOS: Record<string, { params: Array<{ ctype: string; size: number; sign
   tcp_connect: { params: [{ ...ptr("sock"), name: "sk" }], ret: { ctype: "int", size: 4, signed: true } },
   fd_install: { params: [{ ctype: "unsigned int", size: 4, signed: false, name: "fd" }, { ...ptr("file"), name: "file" }], ret: { ctype: "void", size: 0, signed: false } },
   inet_csk_accept: { params: [{ ...ptr("sock"), name: "sk" }, { ctype: "int", size: 4, signed: true, name: "flags" }], ret: ptr("sock") },
+  security_socket_connect: { params: [{ ...ptr("socket"), name: "sock" }, { ...ptr("sockaddr"), name: "address" }, { ctype: "int", size: 4, signed: true, name: "addrlen" }], ret: { ctype: "int", size: 4, signed: true } },
   commit_creds: { params: [{ ctype: "struct cred *", size: 8, signed: false, name: "new" }], ret: { ctype: "int", size: 4, signed: true } },
   bpf_lsm_file_open: { params: [{ ...ptr("file"), name: "file" }], ret: { ctype: "int", size: 4, signed: true } },
 };
@@ -27,7 +28,7 @@ function env(over: Partial<CompileEnv> = {}): CompileEnv {
     kprobes: true, fentry: true, lsm: true, substring: false, rawTracepointCookies: true, hostNs: () => 0,
     rawTracepointArgs: () => undefined,
     functionProto: (fn) => PROTOS[fn],
-    kprobeTargets: () => new Set(["tcp_connect", "fd_install", "inet_csk_accept", "commit_creds", "security_file_open"]),
+    kprobeTargets: () => new Set(["security_socket_connect", "tcp_connect", "fd_install", "inet_csk_accept", "commit_creds", "security_file_open"]),
     ...over,
   };
 }
@@ -129,6 +130,33 @@ test("a kretprobe returning a sock: the object is read at the exit and socket op
         operator: Prefix
         values: ["x"]
 `), /matchReturnArgs\[0\]\.operator: operator Prefix is only supported for string/);
+});
+
+test("a kernel function's sockaddr and socket: read in kernel memory, socket operators on the socket", () => {
+  const { hooks } = compile(`  kprobes:
+  - call: security_socket_connect
+    syscall: false
+    args:
+    - index: 0
+      type: socket
+    - index: 1
+      type: sockaddr
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: DPort
+        values: ["443"]
+      - index: 1
+        operator: SAddr
+        values: ["10.0.0.0/8"]
+`);
+  const h = hooks[0];
+  assert.equal(h.args[0].gt, GT.SOCKET);
+  assert.equal(h.args[1].gt, GT.SOCKADDR);
+  assert.equal(h.args[1].flags & ARG_F.KERNEL_PTR, ARG_F.KERNEL_PTR);
+  assert.equal(h.args[0].flags & ARG_F.KERNEL_PTR, 0);
+  assert.equal(h.selectors[0].args[0].sock, true);
+  assert.equal(h.selectors[0].args[0].op, MOP.DPORT);
 });
 
 test("cred arguments read a cred blob", () => {

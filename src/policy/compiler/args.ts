@@ -137,7 +137,8 @@ export function resolveType(arg: KProbeArg, src: ArgSource, path: string): TypeI
   if (KERNEL_OBJECT_GTS.includes(t.gt) && pointee && STRUCT_OF_TYPE[type] && pointee !== STRUCT_OF_TYPE[type]) {
     fail(`${path}.type`, `type '${type}' reads a struct ${STRUCT_OF_TYPE[type]}, but this argument is a ${src.ctype}`);
   }
-  if ((t.gt === GT.SOCKADDR || t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF || t.gt === GT.CHAR_IOVEC) && !src.userPointers) {
+  // a kernel function's sockaddr is in kernel memory (copied from the user): read there
+  if ((t.gt === GT.CHAR_BUF || t.gt === GT.CONST_BUF || t.gt === GT.CHAR_IOVEC) && !src.userPointers) {
     fail(`${path}.type`, `type '${type}' reads user memory: only syscall and uprobe arguments point there`);
   }
   return { ...t, name: type };
@@ -201,7 +202,7 @@ export function buildArgs(
       maxData = Math.min(arg.sizeArgIndex, LIMITS.ARG_DATA_MAX);
     }
     specs.push({
-      gt: t.gt, size: src.size, sizeArg: -1, flags: arg.returnCopy ? ARG_F.RETURN_COPY : 0, off: src.off, maxData,
+      gt: t.gt, size: src.size, sizeArg: -1, flags: (arg.returnCopy ? ARG_F.RETURN_COPY : 0) | (t.gt === GT.SOCKADDR && !src.userPointers ? ARG_F.KERNEL_PTR : 0), off: src.off, maxData,
       source: src.source ?? SRC.RECORD, steps,
     });
     outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits, data: isData });
