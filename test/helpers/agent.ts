@@ -10,6 +10,12 @@ import * as path from "node:path";
 export const ROOT = path.resolve(__dirname, "../../..");
 export const AGENT_MAIN = path.join(ROOT, "dist/src/cli/tetragon/main.js");
 
+/**
+ * Multiplies the agent's start timeout and waitFor's default timeout, for slow machines (the VM
+ * suite runs under qemu without KVM): TETRAGON_TS_TIMEOUT_SCALE, default 1.
+ */
+export const TIMEOUT_SCALE = Math.max(1, Number(process.env.TETRAGON_TS_TIMEOUT_SCALE) || 1);
+
 export type JsonEvent = Record<string, any>;
 
 export interface RunningAgent {
@@ -62,7 +68,8 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start in 30 s:\n${logText}`)), 30000);
+    const startMs = 30000 * TIMEOUT_SCALE;
+    const timer = setTimeout(() => reject(new Error(`agent did not start in ${startMs / 1000} s:\n${logText}`)), startMs);
     const check = () => {
       if (logText.includes("agent ready")) {
         clearTimeout(timer);
@@ -108,7 +115,7 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
       readNew();
       return parsed;
     },
-    async waitFor(pred, what, timeoutMs = 10000) {
+    async waitFor(pred, what, timeoutMs = 10000 * TIMEOUT_SCALE) {
       const end = Date.now() + timeoutMs;
       for (;;) {
         readNew();
