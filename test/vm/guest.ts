@@ -1,0 +1,50 @@
+/**
+ * Helpers for the in-VM suite (test/vm/*.test.ts). These tests run only inside a VM booted by
+ * test/vm/rig/run-in-vm.sh (VMRIG_GUEST=1), started by test/matrix/kernel-matrix.test.ts with
+ * the kernel's name in TETRAGON_TS_VM_KERNEL; `npm test` does not run them on the host.
+ */
+import assert from "node:assert/strict";
+import type { RunningAgent } from "../helpers/agent";
+import { VM_KERNEL_ENV, vmKernel, type VmKernel } from "./kernels";
+
+/** A skip reason for describe()/test() on the host, false inside a VM. */
+export function guestOnly(): string | false {
+  return process.env.VMRIG_GUEST === "1" ? false : "runs only inside a VM (test/matrix/kernel-matrix.test.ts boots one)";
+}
+
+/** The kernel this VM was booted with, as the host named it. */
+export function guestKernel(): VmKernel {
+  const name = process.env[VM_KERNEL_ENV] ?? "";
+  const k = vmKernel(name);
+  if (!k) throw new Error(`${VM_KERNEL_ENV}=${JSON.stringify(name)} names no kernel of test/vm/kernels.ts`);
+  return k;
+}
+
+/** The last `lines` lines of the agent's log. */
+export function logTail(agent: RunningAgent, lines = 40): string {
+  return agent.logs().trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Runs fn; when it throws, appends the agent's log tail to the error (the host prints it). */
+export async function withAgentLog<T>(agent: RunningAgent, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    err.message += `\n--- agent log tail ---\n${logTail(agent)}`;
+    throw err;
+  }
+}
+
+/** `name: true|false` pairs of `tetra probe` or of the agent's "BPF detected features" line. */
+export function parseFeatures(text: string): Map<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const [, name, v] of text.matchAll(/([a-z_]+): (true|false)/g)) m.set(name, v === "true");
+  return m;
+}
+
+export function assertFeatures(got: Map<string, boolean>, want: Record<string, boolean>, where: string): void {
+  for (const [name, value] of Object.entries(want)) {
+    assert.equal(got.get(name), value, `${where}: ${name} should be ${value} on this kernel (got ${got.get(name)})`);
+  }
+}
