@@ -64,7 +64,7 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   const symbols = new Set<string>();
   for (const want of [
     "bpf_override_return", "bpf_send_signal", "bpf_probe_write_user", "bpf_trampoline_link_prog", "bpf_lsm_file_open",
-    "bpf_kprobe_multi_cookie", "bpf_uprobe_multi_cookie", "within_error_injection_list", "bpf_strstr",
+    "bpf_kprobe_multi_cookie", "bpf_kprobe_multi_link_lops", "bpf_uprobe_multi_cookie", "within_error_injection_list", "bpf_strstr",
     "bpf_copy_from_user_str",
   ]) {
     if (kallsyms.includes(` ${want}\n`)) symbols.add(want);
@@ -78,12 +78,14 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   const fmodret = fentry && symbols.has("within_error_injection_list");
   const lsmList = read("/sys/kernel/security/lsm") ?? "";
   const lsm = symbols.has("bpf_lsm_file_open") && lsmList.split(",").map((s) => s.trim()).includes("bpf");
+  // bpf_kprobe_multi_cookie is inlined away on 6.1 and 6.12; the link ops exist only with CONFIG_FPROBE
+  const kprobeMulti = symbols.has("bpf_kprobe_multi_cookie") || symbols.has("bpf_kprobe_multi_link_lops");
   const mixTail = arch === "x64" ? atLeast(ver, 5, 10) : arch === "arm64" ? atLeast(ver, 6, 0) : false;
 
   return [
     { name: "override_return", enabled: hasHelper("bpf_override_return", HELPER_OVERRIDE_RETURN) },
     { name: "buildid", enabled: atLeast(ver, 5, 12) },
-    { name: "kprobe_multi", enabled: symbols.has("bpf_kprobe_multi_cookie") },
+    { name: "kprobe_multi", enabled: kprobeMulti },
     { name: "uprobe_multi", enabled: symbols.has("bpf_uprobe_multi_cookie") },
     { name: "fmodret", enabled: fmodret },
     { name: "fmodret_syscall", enabled: fmodret },
@@ -91,7 +93,7 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
     { name: "large", enabled: atLeast(ver, 5, 3) && signal },
     { name: "link_pin", enabled: atLeast(ver, 5, 7) },
     { name: "lsm", enabled: lsm },
-    { name: "missed_stats_kprobe_multi", enabled: symbols.has("bpf_kprobe_multi_cookie") && atLeast(ver, 6, 7) },
+    { name: "missed_stats_kprobe_multi", enabled: kprobeMulti && atLeast(ver, 6, 7) },
     { name: "missed_stats_kprobe", enabled: atLeast(ver, 6, 7) },
     { name: "batch_update", enabled: atLeast(ver, 5, 6) },
     { name: "uprobe_refctroff", enabled: exists("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset") },
