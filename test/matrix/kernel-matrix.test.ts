@@ -82,6 +82,7 @@ describe("kernel matrix (in-VM suite under qemu)", () => {
       const timing = `${k.name}: ${r.wallS.toFixed(1)} s in the VM, ${fetchS.toFixed(1)} s to get the kernel (${got.how}); ${r.rigLine}`;
       timings.push(timing);
       t.diagnostic(timing);
+      t.diagnostic(`in the VM: ${tap.top.map((x) => `${x.name} ${(x.ms / 1000).toFixed(1)} s`).join(", ")}`);
       for (const s of tap.skipped) t.diagnostic(`skipped in the VM: ${s}`);
       if (r.status !== 0 || tap.failures.length || !tap.counts.pass) throw new Error(failureMessage(k, r, tap, timeoutS));
     });

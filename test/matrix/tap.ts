@@ -1,7 +1,7 @@
 /**
  * Reads the TAP that `node --test --test-reporter=tap` prints: the failed tests (their names
- * from the outermost suite down, and the error text of their YAML block), the skipped ones and
- * the summary counts.
+ * from the outermost suite down, and the error text of their YAML block), the outermost tests'
+ * wall times, the skipped ones and the summary counts.
  */
 
 export interface TapFailure {
@@ -11,6 +11,8 @@ export interface TapFailure {
 
 export interface TapSummary {
   failures: TapFailure[];
+  /** the outermost tests and suites (a file's describe() blocks) with their wall times */
+  top: { name: string; ms: number }[];
   skipped: string[];
   counts: Record<string, number>;
 }
@@ -36,6 +38,7 @@ function yamlValue(block: string[], key: string): string | undefined {
 export function parseTap(text: string): TapSummary {
   const lines = text.split("\n");
   const failures: TapFailure[] = [];
+  const top: { name: string; ms: number }[] = [];
   const skipped: string[] = [];
   const counts: Record<string, number> = {};
   const names: string[] = []; // names[depth]: the subtest being run at that depth
@@ -55,15 +58,16 @@ export function parseTap(text: string): TapSummary {
     const depth = m[1].length / 4;
     const name = [...names.slice(0, depth), m[3]].join(" > ");
     if (m[4] === "SKIP") skipped.push(m[5] ? `${name} (${m[5]})` : name);
-    if (m[2] !== "not ok") continue;
     const block: string[] = [];
     if (lines[i + 1]?.trim() === "---") {
       for (let j = i + 2; j < lines.length && lines[j].trim() !== "..."; j++) block.push(lines[j]);
     }
+    if (depth === 0) top.push({ name, ms: Number(yamlValue(block, "duration_ms") ?? NaN) });
+    if (m[2] !== "not ok") continue;
     if (yamlValue(block, "failureType") === "subtestsFailed") continue;
     const where = yamlValue(block, "location");
     const error = yamlValue(block, "error") ?? "(no error text)";
     failures.push({ name, error: where ? `${error}\n(at ${where})` : error });
   }
-  return { failures, skipped, counts };
+  return { failures, top, skipped, counts };
 }

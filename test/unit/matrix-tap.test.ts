@@ -29,6 +29,8 @@ test("failed tests with their suite path and error text, skips and counts", () =
   assert.match(failed.error, /\(at .*sample\.js:\d+:\d+\)$/);
   assert.match(tap.failures.find((f) => f.name === "hooked")!.error, /the hook broke/);
   assert.deepEqual(tap.skipped, ["outer > skipped (not here)"]);
+  assert.deepEqual(tap.top.map((x) => x.name), ["outer", "hooked"]);
+  for (const x of tap.top) assert.ok(x.ms >= 0 && x.ms < 10000, `${x.name}: ${x.ms} ms`);
   assert.equal(tap.counts.pass, 1);
   assert.equal(tap.counts.skipped, 1);
 });
