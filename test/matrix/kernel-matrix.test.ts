@@ -63,7 +63,7 @@ describe("kernel matrix (in-VM suite under qemu)", () => {
       const deselected = selection.deselected.get(k.name);
       if (deselected) return t.skip(deselected);
       if (budgetLeftS() < MIN_VM_S) {
-        return t.skip(`the VM part's budget (TETRAGON_TS_VM_BUDGET_S=${config.budgetS}) is used up`);
+        return t.skip(`less than ${MIN_VM_S} s left of the VM part's budget (TETRAGON_TS_VM_BUDGET_S=${config.budgetS})`);
       }
       const files = vmTestFiles();
       if (!files.length) throw new Error("no dist/test/vm/*.test.js: build first (npm run build)");

@@ -40,11 +40,12 @@ export function missingConfig(k: VmKernel, dir: string): string[] {
   return k.config.filter((o) => !new RegExp(`^CONFIG_${o}=[ym]$`, "m").test(cfg)).map((o) => `CONFIG_${o}`);
 }
 
-function tail(text: string, lines = 15): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
+/** The last lines of a script's output, on one line (a skip reason). */
+function tail(text: string, lines = 2): string {
+  return text.split("\n").map((l) => l.trim()).filter(Boolean).slice(-lines).join(" / ");
 }
 
-/** Runs a rig script; its stderr tail on failure. */
+/** Runs a rig script; on failure, what it said last. */
 function rig(script: string, args: string[], timeoutS: number): string | undefined {
   const r = spawnSync("bash", [path.join(RIG, script), ...args], {
     encoding: "utf8",
@@ -53,7 +54,7 @@ function rig(script: string, args: string[], timeoutS: number): string | undefin
   });
   if (r.status === 0) return undefined;
   const why = r.error ? String(r.error) : `exit ${r.status ?? r.signal}`;
-  return `${script} ${args.join(" ")} failed (${why}):\n${tail(`${r.stdout}${r.stderr}`)}`;
+  return `${[script, ...args].join(" ")} failed (${why}): ${tail(`${r.stdout}${r.stderr}`)}`;
 }
 
 function obtainOverride(k: VmKernel, cached: string): Obtained {
