@@ -36,7 +36,7 @@ function missingTools(kernelDir: string): string | undefined {
 
 function failureMessage(k: VmKernel, r: VmResult, tap: TapSummary, timeoutS: number): string {
   const why =
-    r.status === 124 ? `the VM timed out after ${timeoutS} s` : r.status === 125 ? "the guest never reported a status" : `exit ${r.status}`;
+    r.status === 124 ? `the VM timed out after ${Math.floor(timeoutS)} s` : r.status === 125 ? "the guest never reported a status" : `exit ${r.status}`;
   const parts = [`${k.name}: the in-VM suite failed (${why}; ${tap.failures.length} failed, ${tap.counts.pass ?? 0} passed)`];
   for (const f of tap.failures) {
     const error = f.error.split("\n").slice(-60).map((l) => `    ${l}`).join("\n");
