@@ -66,7 +66,7 @@ function obtainOverride(k: VmKernel, cached: string): Obtained {
     if (lacks.length) throw new Error(`TETRAGON_TS_OVERRIDE_KERNEL=${config.overrideKernel} lacks ${lacks.join(", ")}`);
     return { dir: config.overrideKernel, how: "TETRAGON_TS_OVERRIDE_KERNEL" };
   }
-  const build = "build it (an hour or more on 2 cores) with: bash test/vm/rig/build-override-kernel.sh";
+  const build = "build it (about 45 minutes on 2 cores) with: bash test/vm/rig/build-override-kernel.sh";
   if (isKernelDir(cached)) {
     const lacks = missingConfig(k, cached);
     if (lacks.length) return { skip: `the cached ${k.name} (${cached}) lacks ${lacks.join(", ")}; re${build}` };
