@@ -14,6 +14,9 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v make >/dev/null || need_apt+=(make)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v mount >/dev/null || need_apt+=(mount)
+# the kernel matrix (test/vm/README.md): qemu boots the test kernels; the rig downloads the rest
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+command -v xz >/dev/null || need_apt+=(xz-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -8,6 +8,8 @@ export interface VmKernel {
   name: string;
   /** fetch-kernel.sh SPEC (a Debian package), or "override": the locally built kernel */
   source: string;
+  /** kernel config options (CONFIG_*) the suite needs; a kernel without them is not booted */
+  config: string[];
   /** os.release() inside the VM */
   release: RegExp;
   /** `tetra probe` / "BPF detected features" values this kernel must report */
@@ -18,12 +20,14 @@ export const VM_KERNELS: readonly VmKernel[] = [
   {
     name: "debian-6.1",
     source: "6.1-cloud",
+    config: ["BPF_LSM", "DEBUG_INFO_BTF", "FTRACE_SYSCALLS", "KPROBES"],
     release: /^6\.1\.0-\d+-cloud-amd64$/,
     features: { fentry: true, lsm: true, kprobe_multi: false, override_return: false },
   },
   {
     name: "debian-6.12",
     source: "6.12-cloud",
+    config: ["BPF_LSM", "DEBUG_INFO_BTF", "FTRACE_SYSCALLS", "KPROBES", "FPROBE"],
     release: /^6\.12\.\d+\+deb\d+-cloud-amd64$/,
     features: { fentry: true, lsm: true, kprobe_multi: true, override_return: false },
   },
@@ -32,6 +36,7 @@ export const VM_KERNELS: readonly VmKernel[] = [
     // CONFIG_BPF_KPROBE_OVERRIDE and CONFIG_FPROBE included
     name: "override-6.1",
     source: "override",
+    config: ["BPF_LSM", "DEBUG_INFO_BTF", "FTRACE_SYSCALLS", "KPROBES", "FPROBE", "BPF_KPROBE_OVERRIDE"],
     release: /^6\.1\.\d+$/,
     features: { fentry: true, lsm: true, kprobe_multi: true, override_return: true },
   },

@@ -64,7 +64,7 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   const symbols = new Set<string>();
   for (const want of [
     "bpf_override_return", "bpf_send_signal", "bpf_probe_write_user", "bpf_trampoline_link_prog", "bpf_lsm_file_open",
-    "bpf_kprobe_multi_cookie", "bpf_uprobe_multi_cookie", "within_error_injection_list", "bpf_strstr",
+    "bpf_kprobe_multi_cookie", "bpf_kprobe_multi_link_lops", "bpf_uprobe_multi_cookie", "within_error_injection_list", "bpf_strstr",
     "bpf_copy_from_user_str", "bpf_ringbuf_output", "kprobe_multi_link_handler", "uprobe_multi_link_handler",
   ]) {
     if (kallsyms.includes(` ${want}\n`)) symbols.add(want);
@@ -78,8 +78,8 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   const fmodret = fentry && symbols.has("within_error_injection_list");
   const lsmList = read("/sys/kernel/security/lsm") ?? "";
   const lsm = symbols.has("bpf_lsm_file_open") && lsmList.split(",").map((s) => s.trim()).includes("bpf");
-  // the cookie helper is inlined on some kernels; the link's handler exists wherever the link does
-  const kprobeMulti = symbols.has("bpf_kprobe_multi_cookie") || symbols.has("kprobe_multi_link_handler");
+  // bpf_kprobe_multi_cookie is inlined away on 6.1 and 6.12; the link ops and handler exist only with CONFIG_FPROBE
+  const kprobeMulti = symbols.has("bpf_kprobe_multi_cookie") || symbols.has("bpf_kprobe_multi_link_lops") || symbols.has("kprobe_multi_link_handler");
   const mixTail = arch === "x64" ? atLeast(ver, 5, 10) : arch === "arm64" ? atLeast(ver, 6, 0) : false;
 
   return [
