@@ -98,18 +98,6 @@ struct cred_blob {
 	struct user_ns_blob user_ns;
 }; /* 80 */
 
-struct skb_blob {
-	__u32 hash;
-	__u32 len;
-	__u32 priority;
-	__u32 mark;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;        /* host order */
-	__u16 dport;
-	__u16 proto;
-	__u16 family;
-}; /* 56 */
 
 struct bpf_prog_blob {
 	__u32 prog_type;
@@ -155,6 +143,13 @@ struct sock_blob {
 	__u8 daddr[16];
 	__u64 cookie;
 }; /* 64 */
+
+/* A sock_blob first, so that the socket operators read an skb as they read a sock. */
+struct skb_blob {
+	struct sock_blob sock; /* family, ports, protocol, mark, priority, addresses */
+	__u32 hash;
+	__u32 len;
+}; /* 72 */
 
 #define ARG_F_RETURN_COPY 0x1
 #define ARG_F_SIZE_FROM_RET 0x2

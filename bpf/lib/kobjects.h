@@ -39,39 +39,34 @@ static __always_inline void read_skb_blob(struct sk_buff *skb, struct skb_blob *
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
 	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u8 ver = 0;
+	__u8 ver = 0, proto = 0;
 
 	b->hash = BPF_CORE_READ(skb, hash);
 	b->len = BPF_CORE_READ(skb, len);
-	b->priority = BPF_CORE_READ(skb, priority);
-	b->mark = BPF_CORE_READ(skb, mark);
+	b->sock.priority = BPF_CORE_READ(skb, priority);
+	b->sock.mark = BPF_CORE_READ(skb, mark);
 	if (!head || nh == 0xffff)
 		return;
 	bpf_probe_read_kernel(&ver, 1, head + nh);
 	ver >>= 4;
 	if (ver == 4) {
-		__u8 proto = 0;
-
-		b->family = 2; /* AF_INET */
+		b->sock.family = 2; /* AF_INET */
 		bpf_probe_read_kernel(&proto, 1, head + nh + 9);
-		b->proto = proto;
-		bpf_probe_read_kernel(b->saddr, 4, head + nh + 12);
-		bpf_probe_read_kernel(b->daddr, 4, head + nh + 16);
+		bpf_probe_read_kernel(b->sock.saddr, 4, head + nh + 12);
+		bpf_probe_read_kernel(b->sock.daddr, 4, head + nh + 16);
 	} else if (ver == 6) {
-		__u8 proto = 0;
-
-		b->family = 10; /* AF_INET6 */
+		b->sock.family = 10; /* AF_INET6 */
 		bpf_probe_read_kernel(&proto, 1, head + nh + 6);
-		b->proto = proto;
-		bpf_probe_read_kernel(b->saddr, 16, head + nh + 8);
-		bpf_probe_read_kernel(b->daddr, 16, head + nh + 24);
+		bpf_probe_read_kernel(b->sock.saddr, 16, head + nh + 8);
+		bpf_probe_read_kernel(b->sock.daddr, 16, head + nh + 24);
 	}
-	if ((b->proto == 6 || b->proto == 17) && th != 0xffff && th != 0) {
+	b->sock.protocol = proto;
+	if ((proto == 6 || proto == 17) && th != 0xffff && th != 0) {
 		__u8 ports[4] = {};
 
 		bpf_probe_read_kernel(ports, 4, head + th);
-		b->sport = (ports[0] << 8) | ports[1];
-		b->dport = (ports[2] << 8) | ports[3];
+		b->sock.sport = (ports[0] << 8) | ports[1];
+		b->sock.dport = (ports[2] << 8) | ports[3];
 	}
 }
 

@@ -26,7 +26,8 @@ export const CRED_BLOB = {
   uid: 0, gid: 4, suid: 8, sgid: 12, euid: 16, egid: 20, fsuid: 24, fsgid: 28, securebits: 32,
   cap_permitted: 40, cap_effective: 48, cap_inheritable: 56, user_ns: 64, SIZE: 80,
 } as const;
-export const SKB_BLOB = { hash: 0, len: 4, priority: 8, mark: 12, saddr: 16, daddr: 32, sport: 48, dport: 50, proto: 52, family: 54, SIZE: 56 } as const;
+/** an skb_blob starts with a sock_blob (SOCK_BLOB offsets), then: */
+export const SKB_BLOB = { sock: 0, hash: 64, len: 68, SIZE: 72 } as const;
 export const BPF_PROG_BLOB = { prog_type: 0, insn_cnt: 4, name: 8, SIZE: 24 } as const;
 export const BPF_MAP_BLOB = { map_type: 0, key_size: 4, value_size: 8, max_entries: 12, name: 16, SIZE: 32 } as const;
 export const PERF_EVENT_BLOB = { type: 0, config: 8, probe_offset: 16, kprobe_func: 24, SIZE: 88 } as const;

@@ -68,7 +68,7 @@ function compileArgMatch(m: ArgSelector, slot: number, out: { gt: number; signed
       fail(`${path}.values[${i}]`, (e as Error).message);
     }
   };
-  if (out.gt === GT.SOCK || out.gt === GT.SOCKET) {
+  if (out.gt === GT.SOCK || out.gt === GT.SOCKET || out.gt === GT.SKB) {
     plan.sock = true;
     const addrSet = (mop: number) => {
       plan.op = mop;
@@ -371,7 +371,7 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
       const mp = `${path}.matchReturnArgs[${i}]`;
       if (!ctx.returnOutput) fail(mp, "matchReturnArgs needs return: true and a returnArg");
       const plan1 = compileArgMatch(m, LIMITS.RET_ARG, ctx.returnOutput, ctx, mp);
-      const returnsSock = ctx.returnOutput.gt === GT.SOCK || ctx.returnOutput.gt === GT.SOCKET;
+      const returnsSock = ctx.returnOutput.gt === GT.SOCK || ctx.returnOutput.gt === GT.SOCKET || ctx.returnOutput.gt === GT.SKB;
       if (plan1.op >= MOP.STR_EQ && !(returnsSock && plan1.op >= MOP.SADDR)) {
         fail(`${mp}.operator`, returnsSock ? "a returned sock takes the socket operators (SAddr, DPort, State, ...)" : "only integer operators apply to return values");
       }

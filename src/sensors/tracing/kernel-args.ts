@@ -10,7 +10,7 @@ import {
   TaintedBitsType, UserNamespaceSchema, type KprobeArgument, type UserNamespace,
 } from "../../api/gen/tetragon/tetragon_pb";
 import {
-  BPF_MAP_BLOB, BPF_PROG_BLOB, CRED_BLOB, GT, MODULE_BLOB, PERF_EVENT_BLOB, SKB_BLOB, USER_NS_BLOB,
+  BPF_MAP_BLOB, BPF_PROG_BLOB, CRED_BLOB, GT, MODULE_BLOB, PERF_EVENT_BLOB, SKB_BLOB, SOCK_BLOB, USER_NS_BLOB,
 } from "../../decode/generic-layout";
 import { capsFromMask, securebitsList } from "../../process/capabilities";
 
@@ -102,17 +102,17 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
     }
     case GT.SKB: {
       if (data.length < SKB_BLOB.SIZE) return undefined;
-      const family = data.readUInt16LE(SKB_BLOB.family);
-      const proto = data.readUInt16LE(SKB_BLOB.proto);
+      const family = data.readUInt16LE(SOCK_BLOB.family);
+      const proto = data.readUInt16LE(SOCK_BLOB.protocol);
       const fam = family === 2 || family === 10;
       return {
         case: "skbArg",
         value: create(KprobeSkbSchema, {
           hash: data.readUInt32LE(SKB_BLOB.hash), len: data.readUInt32LE(SKB_BLOB.len),
-          priority: data.readUInt32LE(SKB_BLOB.priority), mark: data.readUInt32LE(SKB_BLOB.mark),
-          saddr: fam ? ip(family, data.subarray(SKB_BLOB.saddr, SKB_BLOB.saddr + 16)) : "",
-          daddr: fam ? ip(family, data.subarray(SKB_BLOB.daddr, SKB_BLOB.daddr + 16)) : "",
-          sport: data.readUInt16LE(SKB_BLOB.sport), dport: data.readUInt16LE(SKB_BLOB.dport),
+          priority: data.readUInt32LE(SOCK_BLOB.priority), mark: data.readUInt32LE(SOCK_BLOB.mark),
+          saddr: fam ? ip(family, data.subarray(SOCK_BLOB.saddr, SOCK_BLOB.saddr + 16)) : "",
+          daddr: fam ? ip(family, data.subarray(SOCK_BLOB.daddr, SOCK_BLOB.daddr + 16)) : "",
+          sport: data.readUInt16LE(SOCK_BLOB.sport), dport: data.readUInt16LE(SOCK_BLOB.dport),
           proto, protocol: PROTOCOLS[proto] ?? (proto ? String(proto) : ""), family: FAMILY[family] ?? "",
         }),
       };
