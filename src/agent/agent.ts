@@ -140,7 +140,7 @@ export class Agent {
       throw new Error("load sensor process", { cause: err });
     }
     this.log.info({ attach: this.sensor.attachMode }, "process sensor loaded");
-    this.features = probeKernelFeatures({ native: this.native });
+    this.features = probeKernelFeatures({ native: this.native, probeObject: bpfObjectPath("probe", cfg["bpf-lib"]) });
     this.log.info(`BPF detected features: ${formatFeatures(this.features)}`);
     // Records that arrive during the /proc walk wait until the cache knows their parents.
     const h = this.handler;

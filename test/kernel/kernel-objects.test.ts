@@ -8,6 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+import { probeKernelFeatures } from "../../src/api/server/kernel-features";
+import { loadNative } from "../../src/loader/native";
+import { bpfObjectPath } from "../../src/loader/paths";
 
 const tp = (e: JsonEvent) => e.process_tracepoint;
 const PORT = 39871;
@@ -73,3 +76,22 @@ spec:
     assert.equal(all.length, 1, `only the send to ${PORT}: ${JSON.stringify(all.map((e) => tp(e).args))}`);
   });
 });
+
+const features = probeKernelFeatures({ native: loadNative(), probeObject: bpfObjectPath("probe") });
+const runs = (name: string) => features.find((f) => f.name === name)?.enabled ?? false;
+
+test("fentries and lsmhooks where the kernel does not run them: rejected whole, naming the feature",
+  { skip: runs("fentry") && runs("lsm") ? "this kernel runs fentry and BPF-LSM programs (the kernel matrix tests them)" : false },
+  async () => {
+    const policy = (name: string, body: string) => `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: "${name}"\nspec:\n${body}`;
+    const err = await startAgentWithPolicies(tempDir("kobj-rej-"), {
+      fentry: policy("no-fentry", "  fentries:\n  - call: \"security_file_open\"\n    args:\n    - index: 0\n      type: \"file\"\n"),
+      lsm: policy("no-lsm", "  lsmhooks:\n  - hook: \"file_open\"\n    args:\n    - index: 0\n      type: \"file\"\n"),
+    }).then(async (a) => {
+      await a.stop();
+      return new Error("both policies loaded");
+    }, (e: Error) => e);
+    if (!runs("fentry")) assert.match(err.message, /policy 'no-fentry' rejected: spec\.fentries\[0\]: this kernel does not run fentry programs/);
+    if (!runs("lsm")) assert.match(err.message, /policy 'no-lsm' rejected: spec\.lsmhooks\[0\]: this kernel does not run BPF-LSM programs/);
+    assert.match(err.message, /agent ready/, "the agent itself started");
+  });

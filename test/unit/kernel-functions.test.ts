@@ -206,8 +206,8 @@ test("an LSM hook: process_lsm, typed by bpf_lsm_<hook>'s prototype", () => {
 test("a kernel without fentry or BPF-LSM: the policy is rejected naming the missing feature", () => {
   assert.match(rejection(`  fentries:
   - call: tcp_connect
-`, env({ fentry: false })), /spec\.fentries\[0\]: fentry needs BPF trampolines/);
+`, env({ fentry: false })), /spec\.fentries\[0\]: this kernel does not run fentry programs/);
   assert.match(rejection(`  lsmhooks:
   - hook: file_open
-`, env({ lsm: false })), /spec\.lsmhooks\[0\]: BPF-LSM is not active on this kernel/);
+`, env({ lsm: false })), /spec\.lsmhooks\[0\]: this kernel does not run BPF-LSM programs/);
 });

@@ -22,6 +22,8 @@ const HELPER_SEND_SIGNAL = 109;
 
 export interface ProbeEnv {
   native?: NativeAddon;
+  /** bpf/.output/probe.bpf.o: programs loaded (never attached) to see whether the kernel runs them */
+  probeObject?: string;
   release?: string;
   readFile?: (path: string) => string | undefined;
   exists?: (path: string) => boolean;
@@ -43,6 +45,22 @@ function defaultRead(path: string): string | undefined {
     return fs.readFileSync(path, "utf8");
   } catch {
     return undefined;
+  }
+}
+
+/** Whether the kernel loads program `prog` of the probe object (a failed load counts as no). */
+function loads(native: NativeAddon | undefined, objectPath: string | undefined, prog: string): boolean {
+  if (!native || !objectPath) return false;
+  let obj;
+  try {
+    obj = new native.BpfObject(objectPath);
+    for (const p of obj.programs()) obj.setProgramAutoload(p.name, p.name === prog);
+    obj.load();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    obj?.close();
   }
 }
 
@@ -73,11 +91,13 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   // when /proc/kallsyms cannot be read (it reports some missing helpers as present).
   const hasHelper = (sym: string, h: number): boolean => (kallsyms ? symbols.has(sym) : helper(PROG_KPROBE, h));
   const btf = exists("/sys/kernel/btf/vmlinux");
-  const fentry = btf && symbols.has("bpf_trampoline_link_prog");
+  // the symbols say the kernel was built with them; a load says it runs them
+  const fentry = btf && symbols.has("bpf_trampoline_link_prog") && loads(native, env.probeObject, "probe_fentry");
   const signal = hasHelper("bpf_send_signal", HELPER_SEND_SIGNAL);
   const fmodret = fentry && symbols.has("within_error_injection_list");
   const lsmList = read("/sys/kernel/security/lsm") ?? "";
-  const lsm = symbols.has("bpf_lsm_file_open") && lsmList.split(",").map((s) => s.trim()).includes("bpf");
+  const lsm = symbols.has("bpf_lsm_file_open") && lsmList.split(",").map((s) => s.trim()).includes("bpf")
+    && loads(native, env.probeObject, "probe_lsm");
   // bpf_kprobe_multi_cookie is inlined away on 6.1 and 6.12; the link ops and handler exist only with CONFIG_FPROBE
   const kprobeMulti = symbols.has("bpf_kprobe_multi_cookie") || symbols.has("bpf_kprobe_multi_link_lops") || symbols.has("kprobe_multi_link_handler");
   const mixTail = arch === "x64" ? atLeast(ver, 5, 10) : arch === "arm64" ? atLeast(ver, 6, 0) : false;

@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { formatFeatures, probeKernelFeatures } from "../../api/server/kernel-features";
 import { loadNative, type NativeAddon } from "../../loader/native";
+import { bpfObjectPath } from "../../loader/paths";
 import { action } from "./common/run";
 
 export function probeCommand(): Command {
@@ -18,6 +19,7 @@ export function probeCommand(): Command {
     } catch (err) {
       process.stderr.write(`warning: the native addon could not be loaded (${(err as Error).message}); program and helper probes report false\n`);
     }
-    process.stdout.write(formatFeatures(probeKernelFeatures({ native })).replaceAll(", ", "\n") + "\n");
+    const probeObject = bpfObjectPath("probe");
+    process.stdout.write(formatFeatures(probeKernelFeatures({ native, probeObject })).replaceAll(", ", "\n") + "\n");
   }));
 }

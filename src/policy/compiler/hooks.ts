@@ -294,14 +294,14 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
   }));
   (spec.fentries ?? []).forEach((f, i) => attempt(() => {
     const path = `spec.fentries[${i}]`;
-    if (!env.fentry) fail(path, "fentry needs BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS and BTF), which this kernel does not have");
+    if (!env.fentry) fail(path, "this kernel does not run fentry programs (BPF trampolines: a probe program failed to load): hook the function with kprobes, or use a kernel with fentry");
     for (const call of expandCalls(policy, f.call, path, env.tracefsRoot)) {
       hooks.push(kernelFunctionHook(policy, f, call, path, values, env, followSets, "fentry"));
     }
   }));
   (spec.lsmhooks ?? []).forEach((l, i) => attempt(() => {
     const path = `spec.lsmhooks[${i}]`;
-    if (!env.lsm) fail(path, "BPF-LSM is not active on this kernel (it needs CONFIG_BPF_LSM and 'bpf' in the lsm= boot parameter)");
+    if (!env.lsm) fail(path, "this kernel does not run BPF-LSM programs (they need CONFIG_BPF_LSM and 'bpf' in the lsm= boot parameter; a probe program failed to load)");
     hooks.push(kernelFunctionHook(policy, l, l.hook, path, values, env, followSets, "lsm"));
   }));
   (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
