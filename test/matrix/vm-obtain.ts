@@ -49,7 +49,7 @@ function tail(text: string, lines = 2): string {
 function rig(script: string, args: string[], timeoutS: number): string | undefined {
   const r = spawnSync("bash", [path.join(RIG, script), ...args], {
     encoding: "utf8",
-    timeout: timeoutS * 1000,
+    timeout: Math.max(1, Math.floor(timeoutS * 1000)),
     env: { ...process.env, TETRAGON_TS_VM_CACHE: config.cacheDir },
   });
   if (r.status === 0) return undefined;

@@ -64,7 +64,7 @@ export function runSuiteInVm(k: VmKernel, kernelDir: string, timeoutS: number): 
     } catch {
       /* gone */
     }
-  }, (timeoutS + 60) * 1000);
+  }, Math.floor((timeoutS + 60) * 1000));
   return new Promise((resolve) => {
     child.on("close", (code, signal) => {
       clearTimeout(killer);
