@@ -5,24 +5,31 @@
 #include "common.h"
 #include "../events/process.h"
 
+/* The ids, securebits and capability sets of a struct cred into any struct with those field
+ * names (msg_creds of process events, cred_blob of cred arguments). kernel_cap_t is a u64
+ * since 6.3 and a u32[2] before: both are 8 little-endian bytes. */
+#define READ_CRED_IDS_CAPS(out, c)							\
+	do {										\
+		(out)->uid = BPF_CORE_READ(c, uid.val);					\
+		(out)->gid = BPF_CORE_READ(c, gid.val);					\
+		(out)->suid = BPF_CORE_READ(c, suid.val);				\
+		(out)->sgid = BPF_CORE_READ(c, sgid.val);				\
+		(out)->euid = BPF_CORE_READ(c, euid.val);				\
+		(out)->egid = BPF_CORE_READ(c, egid.val);				\
+		(out)->fsuid = BPF_CORE_READ(c, fsuid.val);				\
+		(out)->fsgid = BPF_CORE_READ(c, fsgid.val);				\
+		(out)->securebits = BPF_CORE_READ(c, securebits);			\
+		bpf_probe_read_kernel(&(out)->cap_permitted, 8, &(c)->cap_permitted);	\
+		bpf_probe_read_kernel(&(out)->cap_effective, 8, &(c)->cap_effective);	\
+		bpf_probe_read_kernel(&(out)->cap_inheritable, 8, &(c)->cap_inheritable); \
+	} while (0)
+
 static __always_inline void read_creds(struct task_struct *task, struct msg_creds *out)
 {
 	const struct cred *cred = BPF_CORE_READ(task, cred);
 
-	out->uid = BPF_CORE_READ(cred, uid.val);
-	out->gid = BPF_CORE_READ(cred, gid.val);
-	out->suid = BPF_CORE_READ(cred, suid.val);
-	out->sgid = BPF_CORE_READ(cred, sgid.val);
-	out->euid = BPF_CORE_READ(cred, euid.val);
-	out->egid = BPF_CORE_READ(cred, egid.val);
-	out->fsuid = BPF_CORE_READ(cred, fsuid.val);
-	out->fsgid = BPF_CORE_READ(cred, fsgid.val);
-	out->securebits = BPF_CORE_READ(cred, securebits);
+	READ_CRED_IDS_CAPS(out, cred);
 	out->user_ns_level = BPF_CORE_READ(cred, user_ns, level);
-	/* kernel_cap_t is a u64 since 6.3 and a u32[2] before: both are 8 little-endian bytes. */
-	bpf_probe_read_kernel(&out->cap_permitted, 8, &cred->cap_permitted);
-	bpf_probe_read_kernel(&out->cap_effective, 8, &cred->cap_effective);
-	bpf_probe_read_kernel(&out->cap_inheritable, 8, &cred->cap_inheritable);
 }
 
 static __always_inline struct upid *task_upid(struct task_struct *task, unsigned int *level)

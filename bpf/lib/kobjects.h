@@ -4,6 +4,7 @@
 #define TG_KOBJECTS_H
 
 #include "common.h"
+#include "creds.h"
 #include "../events/generic.h"
 
 static __always_inline void read_user_ns(struct user_namespace *ns, struct user_ns_blob *b)
@@ -18,19 +19,7 @@ static __always_inline void read_user_ns(struct user_namespace *ns, struct user_
 
 static __always_inline void read_cred_blob(const struct cred *c, struct cred_blob *b)
 {
-	b->uid = BPF_CORE_READ(c, uid.val);
-	b->gid = BPF_CORE_READ(c, gid.val);
-	b->suid = BPF_CORE_READ(c, suid.val);
-	b->sgid = BPF_CORE_READ(c, sgid.val);
-	b->euid = BPF_CORE_READ(c, euid.val);
-	b->egid = BPF_CORE_READ(c, egid.val);
-	b->fsuid = BPF_CORE_READ(c, fsuid.val);
-	b->fsgid = BPF_CORE_READ(c, fsgid.val);
-	b->securebits = BPF_CORE_READ(c, securebits);
-	/* kernel_cap_t is a u64 since 6.3 and a u32[2] before: 8 little-endian bytes either way */
-	bpf_probe_read_kernel(&b->cap_permitted, 8, &c->cap_permitted);
-	bpf_probe_read_kernel(&b->cap_effective, 8, &c->cap_effective);
-	bpf_probe_read_kernel(&b->cap_inheritable, 8, &c->cap_inheritable);
+	READ_CRED_IDS_CAPS(b, c);
 	read_user_ns(BPF_CORE_READ(c, user_ns), &b->user_ns);
 }
 
