@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/attach.cc",
         "native/errors.cc",
+        "native/fanotify.cc",
         "native/globals.cc",
         "native/link.cc",
         "native/maps.cc",

@@ -7,6 +7,7 @@
 
 #include "addon_data.h"
 #include "errors.h"
+#include "fanotify.h"
 #include "link.h"
 #include "maps.h"
 #include "object.h"
@@ -33,6 +34,7 @@ static Napi::Object InitTetragonNative(Napi::Env env, Napi::Object exports) {
   tnative::BpfObject::Init(env, exports);
   tnative::Link::Init(env, exports);
   tnative::RingBuffer::Init(env, exports);
+  tnative::FanotifyGuard::Init(env, exports);
   tnative::InitMapFunctions(env, exports);
   return exports;
 }

@@ -58,6 +58,54 @@ export interface NativeRingBuffer {
   stats(): { records: number; batches: number; bytes: number };
 }
 
+export type FanotifyMarkKind = "inode" | "dir" | "mount";
+
+export interface FanotifyGuardStats {
+  /** Permission events answered (overflow notices are not events). */
+  events: number;
+  /** Answered from a fresh deny_map entry: verdict 0 (allowed) or non-zero (denied). */
+  allowed: number;
+  denied: number;
+  /** No entry, an entry for another kind of operation, or one older than 10 s. */
+  unknown: number;
+  /** Unknown events denied because the guard is fail-closed. */
+  unknownDenied: number;
+  /** Events caused by the agent's own threads: always allowed. */
+  own: number;
+  /** deny_map lookups failing other than ENOENT, failed reads or response writes. */
+  errors: number;
+  /** FAN_Q_OVERFLOW notices (the kernel allowed what it could not queue). */
+  overflows: number;
+  /** Events carrying FAN_OPEN_PERM / FAN_OPEN_EXEC_PERM (one event may carry both). */
+  openEvents: number;
+  execEvents: number;
+  /** Time from read() returning the event to the response written, in ns. */
+  answerNsSum: number;
+  answerNsMax: number;
+  /** Non-empty buckets (4 per power of two), ascending: `count` answers took less than `belowNs`. */
+  answerHistogram: Array<{ belowNs: number; count: number }>;
+}
+
+/**
+ * A fanotify group (FAN_CLASS_CONTENT) whose native thread answers FAN_OPEN_PERM and
+ * FAN_OPEN_EXEC_PERM events from deny_map (key: u32 tid, value: struct deny_entry, 24 bytes).
+ */
+export interface NativeFanotifyGuard {
+  /**
+   * "inode": the file or directory itself; "dir": the directory and its direct children
+   * (FAN_EVENT_ON_CHILD); "mount": the whole mount containing `path` (FAN_MARK_MOUNT).
+   * Opening a directory is checked too (FAN_ONDIR). Throws an errno Error naming the path.
+   */
+  mark(path: string, kind: FanotifyMarkKind, events: { open?: boolean; exec?: boolean }): void;
+  /** Starts the answering thread; marks may be added before or after. */
+  start(): void;
+  /** Stops and joins the thread and closes the group (the kernel allows pending events). Idempotent. */
+  close(): void;
+  stats(): FanotifyGuardStats;
+  /** false when the kernel refused FAN_REPORT_TID: events then carry the tgid. */
+  readonly reportTid: boolean;
+}
+
 export interface LookupBatchResult { keys: Buffer; values: Buffer; count: number }
 
 export interface NativeAddon {
@@ -72,6 +120,11 @@ export interface NativeAddon {
     onBatch: (buf: Buffer, count: number) => void,
     opts?: { batchBytes?: number; pollTimeoutMs?: number; maxPendingBatches?: number },
   ) => NativeRingBuffer;
+  /**
+   * Enforces Override on opens and executions without kprobes or BPF-LSM. The deny map fd is
+   * duplicated (the caller may close its own). Needs CAP_SYS_ADMIN.
+   */
+  FanotifyGuard: new (opts: { denyMapFd: number; failClosed?: boolean }) => NativeFanotifyGuard;
   /** valueSize must be the map's (per-CPU maps: round_up(value, 8) x possible CPUs): it is trusted. */
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
