@@ -18,3 +18,12 @@ if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -type f 
 fi
 
 npx --no-install tsc -p .
+
+# The CLI runs node under its own name (a hard link, or a copy across file systems), so that
+# the kernel sees its executable and enforcement can spare the agent's own CLI.
+node_bin=$(readlink -f "$(command -v node)")
+link=build/tetra-node
+if [ ! "$link" -ef "$node_bin" ] && ! cmp -s "$link" "$node_bin" 2>/dev/null; then
+  mkdir -p build
+  ln -f "$node_bin" "$link" 2>/dev/null || cp -f "$node_bin" "$link"
+fi

@@ -28,12 +28,14 @@
 #define ATTACH_ID_MASK 0x3ffu
 #define MAX_ATTACH 1024
 #define HOOKS_PER_ATTACH 16
+#define REC_INDIRECT 0x80000000u
 
 /* The hooks sharing one attachment: a program can be attached to a tracepoint only once,
  * so every hook on it runs from that one attachment, whose cookie names this list. */
 struct attach_hooks {
 	__u32 n;
-	__u32 rec_size;     /* bytes of the record (or pt_regs) to copy */
+	__u32 rec_size;     /* bytes of the record (or pt_regs) to copy; REC_INDIRECT and the
+	                     * pointer's offset in the context in bits 16..27 */
 	__u32 ids[HOOKS_PER_ATTACH];
 }; /* 72 */
 
@@ -248,14 +250,20 @@ enum generic_action {
 	ACT_NOPOST = 2,
 	ACT_SIGKILL = 3,
 	ACT_SIGNAL = 4,
+	ACT_OVERRIDE = 5,
+	ACT_NOTIFY_ENFORCER = 6,
 };
 
 struct selector_action {
 	__u32 action;
-	__u32 arg;          /* signal number; rate limit interval in ms for Post */
-	__u32 scope;        /* rate limit scope: 0 thread, 1 process, 2 global */
-	__u32 pad;
+	__u32 arg;          /* signal number; rate limit interval in ms for Post; errno (negative) */
+	__u32 scope;        /* rate limit scope: 0 thread, 1 process, 2 global; NotifyEnforcer: signal */
+	__u32 kinds;        /* NotifyEnforcer: DENY_K_* of the policy's enforcer calls */
 }; /* 16 */
+
+/* the selector names PID 1, kernel threads or the agent's CLI itself: the safety rule
+ * that spares them from enforcement does not apply */
+#define SEL_F_EXPLICIT 0x1
 
 struct selector {
 	__u8 n_args;
@@ -272,11 +280,18 @@ struct selector {
 	struct match_arg args[MAX_MATCH_ARGS];
 	struct match_arg ret[MAX_MATCH_RET];
 	struct selector_action actions[MAX_ACTIONS];
-}; /* 8 + 20 + 8 + 200 + 48 + 200 + 80 + 48 = 612 */
+	struct selector_action ret_actions[MAX_ACTIONS]; /* matchReturnActions */
+	__u8 n_ret_actions;
+	__u8 flags;         /* SEL_F_* */
+	__u8 pad[6];
+}; /* 8 + 20 + 8 + 200 + 48 + 200 + 80 + 48 + 48 + 8 */
 
 #define HOOK_F_ENABLED 0x1
 #define HOOK_F_RETURN 0x2     /* report the return value: the event is sent from the exit hook */
 #define HOOK_F_MONITOR 0x4    /* policy-mode monitor: enforcement actions are only counted */
+/* Override carried out elsewhere: DENY_K_* kinds of deny_map entries, bits 8..15 */
+#define HOOK_DENY_SHIFT 8
+#define HOOK_DENY_MASK 0xff00
 
 struct hook_config {
 	__u32 flags;
@@ -363,6 +378,8 @@ enum generic_stat {
 	GSTAT_INFLIGHT_FULL = 2,
 	GSTAT_PROC_MISS = 3,
 	GSTAT_ARG_ERROR = 4,
+	GSTAT_ENFORCE_SPARED = 5, /* enforcement skipped: PID 1, a kernel thread or the agent's CLI */
+	GSTAT_DENY_MAP_FULL = 6,
 	GSTAT_MAX = 8,
 };
 

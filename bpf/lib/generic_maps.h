@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "../events/generic.h"
+#include "deny.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -80,6 +81,9 @@ struct generic_scratch {
 	 * 512-byte stack is shared by the whole bpf_loop call chain */
 	struct msg_ns ns;
 	struct msg_creds creds;
+	/* Override decided by a hook of this attachment: the program carries it out on return */
+	__s32 override_ret;
+	__u32 override_set;
 };
 
 struct {
@@ -134,6 +138,11 @@ struct hook_counters {
 	__u64 signal;
 	__u64 monitor_signal;
 	__u64 nopost;
+	__u64 override;
+	__u64 monitor_override;
+	__u64 notify_enforcer;
+	__u64 monitor_notify_enforcer;
+	__u64 spared;       /* enforcement skipped by the safety rule */
 };
 
 struct {

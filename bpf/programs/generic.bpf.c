@@ -30,6 +30,10 @@ const volatile __u32 has_strstr = 0;
 
 /* The agent's own thread group: never traced, so its reads of /proc and files do not loop. */
 const volatile __u32 agent_tgid = 0;
+/* --fanotify-fail=closed: every call on a fanotify-enforced hook leaves a decision */
+const volatile __u32 fanotify_fail_closed = 0;
+/* the kernel has bpf_override_return (generic_kprobe_override loads) */
+const volatile __u32 has_override_return = 0;
 
 static __always_inline void gcount(__u32 stat)
 {
@@ -982,15 +986,123 @@ static __always_inline int rate_limited(struct generic_scratch *s, __u32 hook_id
 	return 0;
 }
 
-/* Runs the selector's actions; returns 1 when the event is to be posted. */
-static __always_inline int do_actions(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id, int sel_idx)
+/* The agent's own CLI carries this followChildren bit (src/sensors/tracing/generic-sensor.ts). */
+#define MBSET_AGENT_CLI (1ULL << 63)
+#define PF_KTHREAD_FLAG 0x00200000
+
+/* Safety rule: PID 1, kernel threads and the agent's CLI are never enforced upon, unless the
+ * selector names them (SEL_F_EXPLICIT). The agent itself never reaches the hooks. */
+static __always_inline int spared(struct generic_scratch *s, struct selector *sel)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct process_entry *proc;
+	__u32 tgid = s->msg.pid;
+
+	if (sel->flags & SEL_F_EXPLICIT)
+		return 0;
+	if (tgid == 1 || (task->flags & PF_KTHREAD_FLAG))
+		return 1;
+	proc = bpf_map_lookup_elem(&execve_map, &tgid);
+	return proc && (proc->mbset & MBSET_AGENT_CLI);
+}
+
+static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
+{
+	struct deny_entry e = {
+		.err = err, .kinds = kinds, .ktime = bpf_ktime_get_boot_ns(), .hook_id = hook_id, .verdict = verdict,
+	};
+	__u32 tid = s->msg.tid;
+
+	/* an allow never replaces a deny another hook of the same call wrote */
+	if (bpf_map_update_elem(&deny_map, &tid, &e, verdict ? BPF_ANY : BPF_NOEXIST) && verdict)
+		gcount(GSTAT_DENY_MAP_FULL);
+}
+
+#define PHASE_ENFORCE 0x1 /* matchActions that act on the caller: at the call's entry */
+#define PHASE_POST 0x2    /* matchActions that decide the event: where the event is sent */
+#define PHASE_RETURN 0x4  /* matchReturnActions: after matchReturnArgs matched */
+
+/* One action. `now` says whether it runs in this phase; returns 0 when it drops the event. */
+static __always_inline int do_action(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id,
+				     struct selector *sel, struct selector_action *a, int post_now,
+				     int enforce_now, struct hook_counters *hc)
+{
+	int monitor = cfg->flags & HOOK_F_MONITOR;
+
+	switch (a->action) {
+	case ACT_POST:
+		if (post_now && rate_limited(s, hook_id, a)) {
+			gcount(GSTAT_RATE_LIMITED);
+			return 0;
+		}
+		return 1;
+	case ACT_NOPOST:
+		if (!post_now)
+			return 1;
+		hc->nopost++;
+		return 0;
+	case ACT_SIGKILL:
+	case ACT_SIGNAL:
+	case ACT_OVERRIDE:
+	case ACT_NOTIFY_ENFORCER:
+		break;
+	default:
+		return 1;
+	}
+	if (!enforce_now)
+		return 1;
+	if (spared(s, sel)) {
+		gcount(GSTAT_ENFORCE_SPARED);
+		hc->spared++;
+		return 1;
+	}
+	s->msg.action = a->action;
+	if (a->action == ACT_OVERRIDE) {
+		if (monitor) {
+			hc->monitor_override++;
+			return 1;
+		}
+		if (cfg->flags & HOOK_DENY_MASK)
+			deny_write(s, hook_id, a->arg, (cfg->flags & HOOK_DENY_MASK) >> HOOK_DENY_SHIFT, 1);
+		if (!s->override_set) {
+			s->override_set = 1;
+			s->override_ret = a->arg;
+		}
+		hc->override++;
+		return 1;
+	}
+	if (a->action == ACT_NOTIFY_ENFORCER) {
+		if (monitor) {
+			hc->monitor_notify_enforcer++;
+			return 1;
+		}
+		deny_write(s, hook_id, a->arg, a->kinds, 1);
+		if (a->scope)
+			bpf_send_signal(a->scope);
+		hc->notify_enforcer++;
+		return 1;
+	}
+	if (monitor) {
+		hc->monitor_signal++;
+	} else {
+		bpf_send_signal(a->action == ACT_SIGKILL ? 9 : a->arg);
+		hc->signal++;
+	}
+	return 1;
+}
+
+/* Runs the selector's actions of the given phases; returns 1 when the event is to be posted. */
+static __always_inline int do_actions(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id,
+				      int sel_idx, __u32 phases)
 {
 	struct hook_counters *hc = bpf_map_lookup_elem(&hook_stats, &hook_id);
 	struct selector *sel;
 	int post = 1;
 
-	s->msg.action = ACT_POST;
-	if (sel_idx < 0 || sel_idx >= MAX_SELECTORS)
+	if (phases & PHASE_ENFORCE)
+		s->msg.action = ACT_POST;
+	/* an array slot of a valid hook id: never missing, but the verifier wants it checked */
+	if (!hc || sel_idx < 0 || sel_idx >= MAX_SELECTORS)
 		return 1;
 	{
 		__u32 idx = sel_idx;
@@ -1001,37 +1113,20 @@ static __always_inline int do_actions(struct generic_scratch *s, struct hook_con
 		sel = &cfg->sel[idx];
 	}
 	for (int i = 0; i < MAX_ACTIONS; i++) {
-		struct selector_action *a = &sel->actions[i];
-
 		if (i >= sel->n_actions)
 			break;
-		switch (a->action) {
-		case ACT_POST:
-			if (rate_limited(s, hook_id, a)) {
-				gcount(GSTAT_RATE_LIMITED);
-				post = 0;
-			}
-			break;
-		case ACT_NOPOST:
+		if (!do_action(s, cfg, hook_id, sel, &sel->actions[i], phases & PHASE_POST, phases & PHASE_ENFORCE, hc))
 			post = 0;
-			if (hc)
-				hc->nopost++;
-			break;
-		case ACT_SIGKILL:
-		case ACT_SIGNAL:
-			s->msg.action = a->action;
-			if (cfg->flags & HOOK_F_MONITOR) {
-				if (hc)
-					hc->monitor_signal++;
-			} else {
-				bpf_send_signal(a->action == ACT_SIGKILL ? 9 : a->arg);
-				if (hc)
-					hc->signal++;
-			}
-			break;
+	}
+	if (phases & PHASE_RETURN) {
+		for (int i = 0; i < MAX_ACTIONS; i++) {
+			if (i >= sel->n_ret_actions)
+				break;
+			if (!do_action(s, cfg, hook_id, sel, &sel->ret_actions[i], 1, 1, hc))
+				post = 0;
 		}
 	}
-	if (post && hc)
+	if (post && (phases & (PHASE_POST | PHASE_RETURN)))
 		hc->posted++;
 	return post;
 }
@@ -1091,6 +1186,10 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 
 		u.mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
 	}
+	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
+	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
+	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
+		deny_write(s, hook_id, 0, DENY_K_FANOTIFY, 0);
 	if (cfg->nselectors) {
 		bpf_loop(MAX_SELECTORS, match_selector_step, &u.mc, 0);
 		if (u.mc.result < 0)
@@ -1101,11 +1200,13 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	if (cfg->flags & HOOK_F_RETURN) {
 		struct inflight_key k = { .pid_tgid = pid_tgid, .hook_id = hook_id };
 
+		/* enforcement cannot wait for the return: it acts now, the event waits */
+		do_actions(s, cfg, hook_id, u.mc.result, PHASE_ENFORCE);
 		if (bpf_map_update_elem(&inflight, &k, s, BPF_ANY))
 			gcount(GSTAT_INFLIGHT_FULL);
 		return 0;
 	}
-	if (do_actions(s, cfg, hook_id, u.mc.result))
+	if (do_actions(s, cfg, hook_id, u.mc.result, PHASE_ENFORCE | PHASE_POST))
 		emit(s);
 	return 0;
 }
@@ -1143,6 +1244,11 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	__u64 ret;
 	int sel;
 
+	if (cfg->flags & HOOK_DENY_MASK) {
+		__u32 tid = (__u32)k.pid_tgid;
+
+		bpf_map_delete_elem(&deny_map, &tid);
+	}
 	if (!saved)
 		return 0;
 	ret = rec_value(s, cfg->ret_off, cfg->ret_size);
@@ -1180,7 +1286,7 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	}
 
 	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
-	if (do_actions(s, cfg, hook_id, sel))
+	if (do_actions(s, cfg, hook_id, sel, PHASE_POST | (sel >= 0 ? PHASE_RETURN : 0)))
 		emit(s);
 	return 0;
 }
@@ -1215,10 +1321,12 @@ static long name(__u32 i32, struct run_ctx *r)					\
 DEFINE_RUN_HOOK(run_hook, generic_entry)
 DEFINE_RUN_HOOK(run_exit_hook, generic_exit)
 
+/* Runs every hook of the attachment; returns the errno an Override asked for, or 0. */
 static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, rs;
 	struct run_ctx r = {};
+	void *src = ctx;
 
 	if (agent_tgid && (bpf_get_current_pid_tgid() >> 32) == agent_tgid)
 		return 0;
@@ -1228,13 +1336,20 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	r.s = bpf_map_lookup_elem(&generic_heap, &zero);
 	if (!r.s)
 		return 0;
-	bpf_probe_read_kernel(r.s->rec, r.list->rec_size & (REC_MAX - 1), ctx);
+	r.s->override_set = 0;
+	r.s->override_ret = 0;
+	rs = r.list->rec_size;
+	/* syscalls hooked at their x86 entry function: the arguments are the user registers,
+	 * behind the function's one pointer argument */
+	if (rs & REC_INDIRECT)
+		bpf_probe_read_kernel(&src, sizeof(src), (char *)ctx + ((rs >> 16) & 0xff8));
+	bpf_probe_read_kernel(r.s->rec, rs & (REC_MAX - 1), src);
 	r.ctx = ctx;
 	if (is_exit)
 		bpf_loop(HOOKS_PER_ATTACH, run_exit_hook, &r, 0);
 	else
 		bpf_loop(HOOKS_PER_ATTACH, run_hook, &r, 0);
-	return 0;
+	return r.s->override_set ? r.s->override_ret : 0;
 }
 
 /* Entry and exit are separate programs: each one is verified with only its own path. */
@@ -1275,6 +1390,18 @@ int generic_kprobe(struct pt_regs *ctx)
 	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
 }
 
+/* The same for hooks that Override a call: only functions open to error injection take it,
+ * so hooks that do not override keep the program above. */
+SEC("kprobe")
+int generic_kprobe_override(struct pt_regs *ctx)
+{
+	int ret = generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+
+	if (has_override_return && ret)
+		bpf_override_return(ctx, (long)ret);
+	return 0;
+}
+
 SEC("kretprobe")
 int generic_kretprobe(struct pt_regs *ctx)
 {
@@ -1312,10 +1439,21 @@ int generic_fexit(__u64 *ctx)
 	return generic_hook(ctx, fixed_slot, 1);
 }
 
-/* Observation only: the hook's verdict is the kernel's (0 lets it decide). */
+/* fmod_ret: a non-zero return skips the function and becomes its return value (Override). */
+SEC("fmod_ret")
+int generic_fmod_ret(__u64 *ctx)
+{
+	return generic_hook(ctx, fixed_slot, 0);
+}
+
+/* The hook's verdict: 0 lets the kernel decide, an Override's errno denies. */
 SEC("lsm")
 int generic_lsm(__u64 *ctx)
 {
-	generic_hook(ctx, fixed_slot, 0);
-	return 0;
+	int ret = generic_hook(ctx, fixed_slot, 0);
+
+	/* the verifier holds LSM programs to [-MAX_ERRNO, 0] */
+	if (ret < -4095 || ret > 0)
+		ret = -1;
+	return ret;
 }

@@ -24,6 +24,9 @@ import type { RecordDispatcher } from "../sensors/dispatch";
 import { GenericOp } from "../decode/generic-layout";
 import { hostNamespaces } from "../process/procfs";
 import { NS_FIELDS } from "../decode/layout";
+import { trackedHierarchyRoot } from "../sensors/base/cgroup-mode";
+import { DenyEnforcer } from "../enforce/deny-enforcer";
+import { PolicyEnforcement } from "../enforce/policy-enforcement";
 
 export interface TracingDeps {
   /** the kernel features probed at start (fentry, lsm, ...) */
@@ -76,6 +79,23 @@ const NS_OF_SELECTOR: Record<string, (typeof NS_FIELDS)[number]> = {
   TimeForChildren: "time_for_children", Cgroup: "cgroup", User: "user",
 };
 
+function readLinkOr(p: string): string | undefined {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The executable the tetra CLI runs as (bin/tetra execs node through this link, see
+ * scripts/build.sh), so that enforcement can spare the agent's own CLI.
+ */
+export function agentCliBinaries(): string[] {
+  const link = path.resolve(__dirname, "../../../build/tetra-node");
+  return fs.existsSync(link) ? [link] : [];
+}
+
 export class Tracing {
   readonly sensor: GenericSensor;
   readonly policies: PolicyManager;
@@ -95,11 +115,24 @@ export class Tracing {
       substring: hasKernelSymbol("bpf_strstr"),
       kprobeMulti: d.features.find((f) => f.name === "kprobe_multi")?.enabled ?? false,
       agentTgid: process.pid,
+      overrideReturn: d.features.find((f) => f.name === "override_return")?.enabled ?? false,
+      fanotifyFailClosed: cfg["fanotify-fail"] === "closed",
+      cliBinaries: agentCliBinaries(),
       btfPath: cfg.btf || undefined,
       verbose: cfg.verbose,
     }, d.log);
     const host = hostNamespaces(cfg.procfs);
     const feature = (name: string) => d.features.find((f) => f.name === name)?.enabled ?? false;
+    const cgroupRoot = trackedHierarchyRoot("v2");
+    this.sensor.enforcement = new PolicyEnforcement(d.native, new DenyEnforcer(d.native, {
+      objectPath: bpfObjectPath("enforce", cfg["bpf-lib"]),
+      denyMapPin: path.join(path.dirname(d.execveMapPin), "generic", "deny_map"),
+      cgroupRoot,
+      overrideReturn: feature("override_return"),
+      btfPath: cfg.btf || undefined,
+      verbose: cfg.verbose,
+    }, d.log), { failClosed: cfg["fanotify-fail"] === "closed", maxDirs: 2000 }, d.log);
+    const pid1 = readLinkOr(path.join(cfg.procfs, "1/exe"));
     this.policies = new PolicyManager(this.sensor, {
       kprobes: hasKprobes(),
       fentry: feature("fentry"),
@@ -111,6 +144,11 @@ export class Tracing {
       rawTracepointArgs: (event) => kernelBtf().rawTracepointArgs(event),
       resolve: (struct, p) => kernelBtf().resolve(struct, p),
       hostNs: (ns) => host[NS_OF_SELECTOR[ns]] ?? 0,
+      overrideReturn: feature("override_return"),
+      fmodRet: feature("fmodret"),
+      cgroupV2: cgroupRoot !== undefined,
+      fanotify: true,
+      protectedBinaries: [...agentCliBinaries(), ...(pid1 ? [pid1] : [])],
     }, d.log);
     const anc = cfg["enable-ancestors"];
     const events = new GenericEvents(d.cache, this.sensor.hooks, {

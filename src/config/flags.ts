@@ -45,6 +45,7 @@ export const FLAGS: FlagDef[] = [
   { name: "btf", type: "string", default: "", help: "Path of a BTF file for the running kernel (default /sys/kernel/btf/vmlinux)" },
   { name: "procfs", type: "string", default: "/proc/", help: "Location of procfs to read processes from" },
   { name: "verbose", type: "int", default: 0, help: "BPF verifier log level (0, 1, 2)" },
+  { name: "fanotify-fail", type: "string", default: "open", help: "Override through fanotify (kernels without bpf_override_return, fmod_ret or BPF-LSM): what an open or exec of a watched path gets when no hook decided on it, e.g. through io_uring or an unhooked syscall: 'open' allows it, 'closed' denies it (tetragon-ts)" },
   { name: "keep-sensors-on-exit", type: "bool", default: false, help: "Keep pinned BPF maps after the agent exits" },
   { name: "release-pinned-bpf", type: "bool", default: true, help: "Remove pinned BPF maps on exit" },
   { name: "metrics-server", type: "string", default: "", help: "Metrics server address (e.g. ':2112'); empty disables it" },

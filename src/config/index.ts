@@ -46,6 +46,7 @@ export type AgentConfig = Record<string, ConfigValue> & {
   procfs: string;
   verbose: number;
   "keep-sensors-on-exit": boolean;
+  "fanotify-fail": string;
   "release-pinned-bpf": boolean;
   "metrics-server": string;
   "metrics-label-filter": string[];
@@ -172,6 +173,7 @@ function validate(c: AgentConfig): void {
   }
   if (c["export-file-max-backups"] < 0) throw new ConfigError("invalid value for --export-file-max-backups: must not be negative");
   if (!/^[0-7]{3,4}$/.test(c["export-file-perm"])) throw new ConfigError(`invalid value ${JSON.stringify(c["export-file-perm"])} for --export-file-perm: expected octal permissions such as 600`);
+  if (!["open", "closed"].includes(c["fanotify-fail"])) throw new ConfigError(`invalid value ${JSON.stringify(c["fanotify-fail"])} for --fanotify-fail: expected open or closed`);
   if (!["text", "json"].includes(c["log-format"])) throw new ConfigError(`invalid value ${JSON.stringify(c["log-format"])} for --log-format: expected text or json`);
   if (!["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"].includes(c["log-level"])) {
     throw new ConfigError(`invalid value ${JSON.stringify(c["log-level"])} for --log-level`);

@@ -47,9 +47,18 @@ export const MATCH_F_SIGNED = 0x1;
 export const MATCH_F_SOCK = 0x2;
 export const SOCK_BLOB = { family: 0, sport: 2, dport: 4, protocol: 6, type: 8, state: 10, mark: 12, priority: 16, saddr: 24, daddr: 40, cookie: 56, SIZE: 64 } as const;
 
-export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4 } as const;
+export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4, OVERRIDE: 5, NOTIFY_ENFORCER: 6 } as const;
 
 export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4 } as const;
+/** hook_config.flags bits 8..15: DENY_K kinds of the Override a hook leaves to others (bpf/lib/deny.h) */
+export const HOOK_DENY_SHIFT = 8;
+export const DENY_K = { OPEN: 0x1, EXEC: 0x2, CONNECT: 0x4, BIND: 0x8, SENDMSG: 0x10, SOCKET: 0x20, ENFORCER: 0x40 } as const;
+export const DENY_ENTRY = { err: 0, kinds: 4, ktime: 8, hook_id: 16, verdict: 20, SIZE: 24 } as const;
+export const SEL_F = { EXPLICIT: 0x1 } as const;
+/** attach_hooks.rec_size: the record is behind a pointer at this offset (bits 16..27) of the context */
+export const REC_INDIRECT = 0x80000000;
+/** process_entry.mbset bit of the agent's own CLI (spared by enforcement) */
+export const MBSET_AGENT_CLI_BIT = 63;
 
 export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, source: 8, nsteps: 9, steps: 12, SIZE: 44 } as const;
 export const RESOLVE_STEP = { off: 0, kind: 2, size: 3, SIZE: 4 } as const;
@@ -60,14 +69,15 @@ export const MATCH_PIDS = { op: 0, n: 1, ns_pid: 2, follow_forks: 3, pids: 4, SI
 export const MATCH_BIN = { op: 0, parent: 1, follow: 2, set_id: 4, SIZE: 8 } as const;
 export const MATCH_NS = { ns: 0, op: 1, n: 2, vals: 4, SIZE: 20 } as const;
 export const MATCH_CAPS = { type: 0, op: 1, changes: 2, mask: 8, SIZE: 16 } as const;
-export const SELECTOR_ACTION = { action: 0, arg: 4, scope: 8, SIZE: 16 } as const;
+export const SELECTOR_ACTION = { action: 0, arg: 4, scope: 8, kinds: 12, SIZE: 16 } as const;
 export const SELECTOR = {
   n_args: 0, n_ret: 1, n_ns: 2, n_caps: 3, n_actions: 4, ns_changes_op: 5, ns_changes: 6,
-  pids: 8, bin: 28, ns: 36, caps: 240, args: 288, ret: 488, actions: 568, SIZE: 616,
+  pids: 8, bin: 28, ns: 36, caps: 240, args: 288, ret: 488, actions: 568, ret_actions: 616, n_ret_actions: 664,
+  flags: 665, SIZE: 672,
 } as const;
 export const HOOK_CONFIG = {
   flags: 0, op: 4, rec_size: 8, ret_off: 10, ret_size: 12, ret_type: 13, nargs: 14, nselectors: 15,
-  args: 16, sel: 240, SIZE: 3320,
+  args: 16, sel: 240, SIZE: 3600,
 } as const;
 
 export const MSG_GENERIC = {
@@ -82,6 +92,9 @@ export const STR_LPM_KEY = { prefixlen: 0, set_id: 4, s: 8, SIZE: 256 } as const
 export const SUBSTR_KEY = { set_id: 0, idx: 4, SIZE: 8 } as const;
 export const NUM_KEY = { set_id: 0, value: 8, SIZE: 16 } as const;
 export const ADDR_LPM_KEY = { prefixlen: 0, set_id: 4, family: 8, addr: 12, SIZE: 28 } as const;
-export const HOOK_COUNTERS = { posted: 0, signal: 8, monitor_signal: 16, nopost: 24, SIZE: 32 } as const;
+export const HOOK_COUNTERS = {
+  posted: 0, signal: 8, monitor_signal: 16, nopost: 24, override: 32, monitor_override: 40, notify_enforcer: 48,
+  monitor_notify_enforcer: 56, spared: 64, SIZE: 72,
+} as const;
 
-export const GenericStat = ["ringbuf_drop", "rate_limited", "inflight_full", "proc_miss", "arg_error"] as const;
+export const GenericStat = ["ringbuf_drop", "rate_limited", "inflight_full", "proc_miss", "arg_error", "enforce_spared", "deny_map_full"] as const;

@@ -4,7 +4,7 @@
  */
 import { parsePolicy } from "./parse";
 import { compilePolicy, type CompileEnv } from "./compiler/hooks";
-import type { GenericSensor, InstalledPolicy, HookCounters } from "../sensors/tracing/generic-sensor";
+import { zeroCounters, type GenericSensor, type InstalledPolicy, type HookCounters } from "../sensors/tracing/generic-sensor";
 import type { TracingPolicy } from "./types";
 import type { Logger } from "../log/logger";
 
@@ -42,6 +42,8 @@ export interface PolicyStatusView {
   hooks: Array<{ section: string; description: string; index: number }>;
   kernelMemoryBytes: number;
   counters: HookCounters;
+  /** where its Override and NotifyEnforcer decisions are carried out outside the hooks */
+  enforcement: string[];
 }
 
 export class PolicyManager {
@@ -117,7 +119,8 @@ export class PolicyManager {
         sensors: ["generic_sensor"],
         hooks: (p.installed?.hooks ?? []).map((h, i) => ({ section: h.plan.path, description: h.plan.description, index: i })),
         kernelMemoryBytes: p.installed ? this.sensor.kernelMemory(p.installed) : 0,
-        counters: p.installed ? this.sensor.counters(p.installed) : { posted: 0, signal: 0, monitorSignal: 0, nopost: 0 },
+        counters: p.installed ? this.sensor.counters(p.installed) : zeroCounters(),
+        enforcement: p.installed?.enforcement?.notes ?? [],
       }));
   }
 

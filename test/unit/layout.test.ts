@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { CLONE, CREDS, EXEC, EXIT, HEADER, NS_FIELDS, NS_SIZE, PROCESS_ENTRY } from "../../src/decode/layout";
 import {
-  ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, HOOK_CONFIG, HOOK_COUNTERS, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
+  ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, DENY_ENTRY, HOOK_CONFIG, HOOK_COUNTERS, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
   MATCH_PIDS, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
   USER_NS_BLOB, CRED_BLOB, SKB_BLOB, BPF_PROG_BLOB, BPF_MAP_BLOB, PERF_EVENT_BLOB, MODULE_BLOB,
 } from "../../src/decode/generic-layout";
@@ -89,6 +89,7 @@ test("generic sensor: records and map keys", () => {
   g("addr_lpm_key", ADDR_LPM_KEY);
   g("substr_key", SUBSTR_KEY);
   g("hook_counters", HOOK_COUNTERS);
+  g("deny_entry", DENY_ENTRY);
   check("process_entry", PROCESS_ENTRY, [], generic);
 });
 

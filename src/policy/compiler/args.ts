@@ -30,6 +30,8 @@ export type Resolver = (struct: string, path: string) => ResolvedField;
 /** x86-64 pt_regs offsets of the first six function arguments, and of the return value. */
 export const PT_REGS_ARGS = [112, 104, 96, 88, 72, 64];
 export const PT_REGS_RET = 80;
+/** sizeof(struct pt_regs) on x86-64 */
+export const PT_REGS_SIZE = 168;
 
 interface TypeInfo { gt: number; signed: boolean; bits: number }
 

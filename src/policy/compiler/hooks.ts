@@ -1,11 +1,11 @@
 /** Policy sections to hook plans: syscalls (through their tracepoints), tracepoints, uprobes. */
 import * as fs from "node:fs";
-import { GenericOp, GT, HOOK_F, LIMITS } from "../../decode/generic-layout";
+import { ACT, GenericOp, GT, HOOK_DENY_SHIFT, HOOK_F, LIMITS } from "../../decode/generic-layout";
 import type { KProbeArg, KProbeSpec, TracepointSpec, TracingPolicy, UProbeSpec } from "../types";
 import {
   archSyscallPrefix, readFormat, syscallBaseName, syscallNames, TracefsError, type TracepointFormat,
 } from "../../sensors/tracing/tracefs";
-import { buildArgs, fieldSource, PT_REGS_ARGS, PT_REGS_RET, resolveType, type ArgSource, type DataArgs, type Resolver } from "./args";
+import { buildArgs, fieldSource, PT_REGS_ARGS, PT_REGS_RET, PT_REGS_SIZE, resolveType, type ArgSource, type DataArgs, type Resolver } from "./args";
 import { SRC } from "../../decode/generic-layout";
 import { compileSelectors } from "./selectors";
 import type { CompiledPolicy, EventMeta, HookPlan, ValueSets } from "./plan";
@@ -13,6 +13,10 @@ import { newValueSets } from "./plan";
 import { CompileError, fail } from "./errors";
 import { equivalentHook, EQUIVALENTS } from "./equivalents";
 import { kernelFunctionHook } from "./kernel-functions";
+import {
+  enforcerPlans, fanotifyPlan, KPROBE_FIRST_ARG, overrideActionsIn, SYSCALL_REGS, syscallOverrideRoute, type SyscallRoute,
+} from "./enforcement";
+import { UNFILTERED_OPTION } from "./selectors";
 
 export interface CompileEnv {
   /** kernel features the agent probed */
@@ -35,6 +39,18 @@ export interface CompileEnv {
   functionProto?: (name: string) => { params: Array<{ ctype: string; size: number; signed: boolean; name: string }>; ret: { ctype: string; size: number; signed: boolean } } | undefined;
   /** functions kprobes can attach to */
   kprobeTargets?: () => Set<string>;
+  /** bpf_override_return works on kprobes */
+  overrideReturn?: boolean;
+  /** fmod_ret programs load (BPF trampolines that can change a return value) */
+  fmodRet?: boolean;
+  /** cgroup v2 is mounted: the cgroup programs can deny network calls */
+  cgroupV2?: boolean;
+  /** fanotify permission events: the guard can deny opens and executions */
+  fanotify?: boolean;
+  /** per policy, set by compilePolicy: the enforcement safety rule's inputs */
+  safety?: { protectedBinaries?: string[]; allowUnfiltered?: boolean; enforcerKinds?: number };
+  /** executables spared by enforcement unless named: PID 1's, the agent's CLI */
+  protectedBinaries?: string[];
 }
 
 const SYSCALL_FIRST_ARG_FIELD = 5;
@@ -79,32 +95,49 @@ function expandCalls(policy: TracingPolicy, call: string, path: string, tracefsR
 
 function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path: string, values: ValueSets, env: CompileEnv, followSets: string[][]): HookPlan {
   const name = syscallBaseName(call);
-  let enter: TracepointFormat;
+  const fn = archSyscallPrefix() + name;
+  let route: SyscallRoute = overrideActionsIn(spec.selectors) ? syscallOverrideRoute(call, env, path) : { kind: "tracepoint" };
+  const probed = route.kind === "kprobe" || route.kind === "fmod_ret";
+  const needExit = !!spec.return || route.kind === "cgroup" || route.kind === "fanotify";
+  let enter: TracepointFormat | undefined;
   let exit: TracepointFormat | undefined;
   try {
     enter = readFormat("syscalls", `sys_enter_${name}`, env.tracefsRoot);
-    if (spec.return) exit = readFormat("syscalls", `sys_exit_${name}`, env.tracefsRoot);
+    if (needExit) exit = readFormat("syscalls", `sys_exit_${name}`, env.tracefsRoot);
   } catch (e) {
-    if (e instanceof TracefsError) fail(`${path}.call`, `syscall '${call}' not found: ${e.message}`);
-    throw e;
+    if (!(e instanceof TracefsError)) throw e;
+    // kernels without syscall tracepoints (CONFIG_FTRACE_SYSCALLS) still have the entry functions
+    const viaKprobe = env.kprobes && env.kprobeTargets?.().has(fn) && route.kind === "tracepoint";
+    if (!probed && !viaKprobe) fail(`${path}.call`, `syscall '${call}' not found: ${e.message}`);
+    if (viaKprobe) route = { kind: "kprobe", override: false };
+    enter = undefined;
+    exit = undefined;
   }
-  const argFields = enter.fields.slice(SYSCALL_FIRST_ARG_FIELD);
+  const viaProbe = route.kind === "kprobe" || route.kind === "fmod_ret";
+  const argFields = enter?.fields.slice(SYSCALL_FIRST_ARG_FIELD);
   const sourceOf = (index: number, p: string): ArgSource => {
-    const f = argFields[index];
-    if (!f) fail(p, `syscall ${name} has ${argFields.length} arguments (index 0..${argFields.length - 1})`);
-    return fieldSource(f, true);
+    const count = argFields?.length ?? SYSCALL_REGS.length;
+    if (index >= count) fail(p, `syscall ${name} has ${count} arguments (index 0..${count - 1})`);
+    const f = argFields?.[index];
+    if (!viaProbe) return fieldSource(f!, true);
+    // the syscall's entry function: the arguments are the user registers
+    const base: ArgSource = f ? fieldSource(f, true) : { off: 0, size: 8, ctype: "long", signed: true, userPointers: true };
+    return { ...base, off: SYSCALL_REGS[index], size: 8 };
   };
   const args = spec.args ?? [];
   const { specs, outputs, slotOfIndex, dataSlots } = buildArgs(args, sourceOf, path, dataArgs(spec.data, false), env.resolve);
   const meta = baseMeta(policy, "kprobe", spec);
-  meta.functionName = archSyscallPrefix() + name;
+  meta.functionName = fn;
   meta.args = outputs;
   let retType: number = GT.S64;
+  const retField = exit?.fields.find((f) => f.name === "ret");
+  // the return value: sys_exit's ret, kretprobe's ax, or fexit's value after the one argument
+  const retOff = route.kind === "kprobe" ? PT_REGS_RET : route.kind === "fmod_ret" ? 8 : retField?.offset ?? 0;
   if (spec.return) {
     if (!spec.returnArg) fail(`${path}.returnArg`, "return: true needs a returnArg");
-    const retField = exit!.fields.find((f) => f.name === "ret");
-    if (!retField) fail(`${path}.return`, `sys_exit_${name} has no ret field`);
-    const t = resolveType(spec.returnArg, { ...fieldSource(retField, true), ctype: "long", signed: true }, `${path}.returnArg`);
+    if (!viaProbe && !retField) fail(`${path}.return`, `sys_exit_${name} has no ret field`);
+    const retSrc = retField && !viaProbe ? fieldSource(retField, true) : { off: retOff, size: 8, userPointers: true };
+    const t = resolveType(spec.returnArg, { ...retSrc, ctype: "long", signed: true }, `${path}.returnArg`);
     if (t.gt === GT.STRING || t.gt === GT.CHAR_BUF || t.gt === GT.SOCKADDR || t.gt === GT.CONST_BUF) {
       fail(`${path}.returnArg.type`, "a return value is a number here");
     }
@@ -115,22 +148,43 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
     returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-    values, hostNs: env.hostNs, substring: env.substring, followSets, dataSlots,
+    values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets, dataSlots,
   });
-  const retField = exit?.fields.find((f) => f.name === "ret");
+  const base = {
+    path, op: GenericOp.KPROBE, retType, args: specs, selectors, meta,
+    retSize: viaProbe ? 8 : retField ? Math.min(retField.size, 8) : 0,
+    retOff,
+  };
+  const flags = HOOK_F.ENABLED | (spec.return ? HOOK_F.RETURN : 0);
+  if (route.kind === "kprobe") {
+    return {
+      ...base,
+      description: `kprobe ${fn}${spec.return ? " + kretprobe" : ""}${route.override ? " (Override: bpf_override_return)" : ""}`,
+      attach: { kind: "kprobe", func: fn, withReturn: !!spec.return, override: route.override, indirect: KPROBE_FIRST_ARG },
+      flags, recSize: PT_REGS_SIZE,
+      enforcement: route.override ? { mechanism: "override_return", denyKinds: 0 } : undefined,
+    };
+  }
+  if (route.kind === "fmod_ret") {
+    return {
+      ...base,
+      description: `fmod_ret ${fn}${spec.return ? " + fexit" : ""} (Override: fmod_ret)`,
+      attach: { kind: "fentry", func: fn, withReturn: !!spec.return, nargs: 1, modifyReturn: true, indirect: 0 },
+      flags, recSize: PT_REGS_SIZE,
+      enforcement: { mechanism: "fmod_ret", denyKinds: 0 },
+    };
+  }
+  const deny = route.kind === "cgroup" || route.kind === "fanotify" ? route.denyKinds : 0;
+  const how = route.kind === "cgroup" ? " (Override: cgroup BPF)" : route.kind === "fanotify" ? " (Override: fanotify)" : "";
   return {
-    path,
-    description: `syscalls/sys_enter_${name}${spec.return ? ` + sys_exit_${name}` : ""}`,
-    attach: { kind: "tracepoint", category: "syscalls", name: `sys_enter_${name}`, exit: spec.return ? { category: "syscalls", name: `sys_exit_${name}` } : undefined },
-    op: GenericOp.KPROBE,
-    flags: HOOK_F.ENABLED | (spec.return ? HOOK_F.RETURN : 0),
-    recSize: Math.min(Math.max(enter.size, exit?.size ?? 0), LIMITS.REC_MAX - 8),
-    retOff: retField?.offset ?? 0,
-    retSize: retField ? Math.min(retField.size, 8) : 0,
-    retType,
-    args: specs,
-    selectors,
-    meta,
+    ...base,
+    description: `syscalls/sys_enter_${name}${needExit ? ` + sys_exit_${name}` : ""}${how}`,
+    attach: { kind: "tracepoint", category: "syscalls", name: `sys_enter_${name}`, exit: needExit ? { category: "syscalls", name: `sys_exit_${name}` } : undefined },
+    flags: flags | (deny << HOOK_DENY_SHIFT),
+    recSize: Math.min(Math.max(enter!.size, exit?.size ?? 0), LIMITS.REC_MAX - 8),
+    enforcement: route.kind === "cgroup" ? { mechanism: "cgroup", denyKinds: deny }
+      : route.kind === "fanotify" ? { mechanism: "fanotify", denyKinds: deny, fanotify: fanotifyPlan(spec, route.pathIndex, deny, path) }
+      : undefined,
   };
 }
 
@@ -152,7 +206,7 @@ function rawTracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: st
   meta.args = outputs;
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values,
-    hostNs: env.hostNs, substring: env.substring, followSets,
+    hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets,
   });
   return {
     path,
@@ -191,7 +245,7 @@ function tracepointHook(policy: TracingPolicy, spec: TracepointSpec, path: strin
   meta.event = spec.event;
   meta.args = outputs;
   const selectors = compileSelectors(spec.selectors, {
-    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs, substring: env.substring, followSets,
+    path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined), values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets,
   });
   return {
     path,
@@ -238,7 +292,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     const selectors = compileSelectors(spec.selectors, {
       path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
       returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-      values, hostNs: env.hostNs, substring: env.substring, followSets, dataSlots,
+      values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets, dataSlots,
     });
     return {
       path: hp,
@@ -260,8 +314,9 @@ function optionValue(policy: TracingPolicy, name: string): string | undefined {
 }
 
 /** Compiles a validated policy for this kernel, or throws CompileError naming what cannot be. */
-export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledPolicy {
+export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): CompiledPolicy {
   const values = newValueSets();
+  const env: CompileEnv = { ...envIn };
   const followSets: string[][] = [];
   const hooks: HookPlan[] = [];
   const issues: Array<{ path: string; reason: string }> = [];
@@ -274,6 +329,13 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
     }
   };
   const spec = policy.spec;
+  let enforcers: CompiledPolicy["enforcers"] = [];
+  attempt(() => { enforcers = enforcerPlans(policy, env, (c, p) => expandCalls(policy, c, p, env.tracefsRoot)); });
+  env.safety = {
+    protectedBinaries: env.protectedBinaries,
+    allowUnfiltered: optionValue(policy, UNFILTERED_OPTION) === "true",
+    enforcerKinds: enforcers.length ? enforcers.reduce((k, e) => k | e.kinds, 0) : undefined,
+  };
   if (policy.kind === "TracingPolicyNamespaced") {
     issues.push({ path: "kind", reason: "TracingPolicyNamespaced needs pod information (Kubernetes support is not there yet)" });
   }
@@ -307,12 +369,17 @@ export function compilePolicy(policy: TracingPolicy, env: CompileEnv): CompiledP
   (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
   (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets, env))));
   if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });
-  if (spec.enforcers?.length) issues.push({ path: "spec.enforcers", reason: "enforcers are not supported by tetragon-ts yet" });
+  for (const h of hooks) {
+    const wants = h.selectors.some((s) => s.actions.some((a) => a.action === ACT.OVERRIDE));
+    if (wants && !h.enforcement) {
+      issues.push({ path: h.path, reason: `Override needs a syscall, a kernel function open to error injection or an LSM hook; ${h.description} cannot be overridden` });
+    }
+  }
   if (spec.loader) issues.push({ path: "spec.loader", reason: "the loader sensor is not supported by tetragon-ts yet" });
   if (issues.length) throw new CompileError(issues, policy.metadata.name);
   if (hooks.length === 0) throw new CompileError([{ path: "spec", reason: "the policy has no hooks" }], policy.metadata.name);
   if (hooks.length > LIMITS.MAX_HOOKS) throw new CompileError([{ path: "spec", reason: `at most ${LIMITS.MAX_HOOKS} hooks` }], policy.metadata.name);
   const mode = optionValue(policy, "policy-mode") === "monitor" ? "monitor" : "enforce";
   if (mode === "monitor") for (const h of hooks) h.flags |= HOOK_F.MONITOR;
-  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode, followSets };
+  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode, followSets, enforcers };
 }

@@ -6,16 +6,16 @@
 import * as fs from "node:fs";
 import { GenericOp, GT, HOOK_F } from "../../decode/generic-layout";
 import type { KProbeArg, KProbeSpec, LsmHookSpec, TracingPolicy } from "../types";
-import { buildArgs, KERNEL_OBJECT_GTS, PT_REGS_ARGS, PT_REGS_RET, resolveType, type ArgSource, type DataArgs } from "./args";
+import { buildArgs, KERNEL_OBJECT_GTS, PT_REGS_ARGS, PT_REGS_RET, PT_REGS_SIZE, resolveType, type ArgSource, type DataArgs } from "./args";
 import { compileSelectors } from "./selectors";
 import type { EventMeta, HookPlan, ValueSets } from "./plan";
 import { fail } from "./errors";
 import type { CompileEnv } from "./hooks";
+import { overrideActionsIn } from "./enforcement";
 
 export type KernelHookKind = "kprobe" | "fentry" | "lsm";
 
 /** sizeof(struct pt_regs) on x86-64: the record of a kprobe */
-const PT_REGS_SIZE = 168;
 
 let traceable: Set<string> | undefined;
 
@@ -87,14 +87,22 @@ export function kernelFunctionHook(
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
     returnOutput: meta.returnArg ? { gt: meta.returnArg.gt, signed: meta.returnArg.signed } : undefined,
-    values, hostNs: env.hostNs, substring: env.substring, followSets, dataSlots,
+    values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets, dataSlots,
   });
+  // Override: the kprobe's bpf_override_return, fmod_ret instead of fentry, or the LSM verdict
+  const override = overrideActionsIn(spec.selectors);
+  if (override && kind === "kprobe" && !env.overrideReturn) fail(callPath, `Override on a kprobe needs bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE), which this kernel does not have${env.fmodRet ? ": hook it with fentries, which override through fmod_ret" : ""}`);
+  if (override && kind === "fentry" && !env.fmodRet) fail(callPath, "Override on an fentry hook needs fmod_ret, which this kernel does not have");
   const attach: HookPlan["attach"] = kind === "lsm"
     ? { kind: "lsm", hook: fn }
-    : { kind, func: fn, withReturn: wantsReturn, nargs: nparams };
+    : kind === "kprobe" ? { kind, func: fn, withReturn: wantsReturn, nargs: nparams, ...(override ? { override } : {}) }
+    : { kind, func: fn, withReturn: wantsReturn, nargs: nparams, ...(override ? { modifyReturn: true } : {}) };
+  const enforcement = !override ? undefined
+    : { mechanism: kind === "lsm" ? "lsm" as const : kind === "kprobe" ? "override_return" as const : "fmod_ret" as const, denyKinds: 0 };
   return {
     path,
-    description: `${MECHANISM[kind]} ${fn}${wantsReturn ? (kind === "kprobe" ? " + kretprobe" : " + fexit") : ""}`,
+    enforcement,
+    description: `${override && kind === "fentry" ? "fmod_ret" : MECHANISM[kind]} ${fn}${wantsReturn ? (kind === "kprobe" ? " + kretprobe" : " + fexit") : ""}${enforcement ? ` (Override: ${enforcement.mechanism})` : ""}`,
     attach,
     op: GenericOp.KPROBE,
     flags: HOOK_F.ENABLED | (wantsReturn ? HOOK_F.RETURN : 0),

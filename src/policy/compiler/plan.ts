@@ -56,7 +56,35 @@ export interface SelectorPlan {
   caps: Array<{ type: number; op: number; changes: boolean; mask: bigint }>;
   args: MatchArgPlan[];
   ret: MatchArgPlan[];
-  actions: Array<{ action: number; arg: number; scope: number }>;
+  actions: ActionPlan[];
+  /** matchReturnActions */
+  retActions: ActionPlan[];
+  /** SEL_F bits */
+  flags: number;
+}
+
+/** One action: arg is a signal, an interval in ms or an errno; kinds are NotifyEnforcer's DENY_K */
+export interface ActionPlan { action: number; arg: number; scope: number; kinds?: number }
+
+/**
+ * How a hook's Override is carried out. In the hook itself where the kernel can fail the call
+ * from there (bpf_override_return, fmod_ret, a BPF-LSM verdict); otherwise the hook leaves a
+ * decision in deny_map for cgroup programs (network calls) or the fanotify guard (open, exec).
+ */
+export type OverrideMechanism = "override_return" | "fmod_ret" | "lsm" | "cgroup" | "fanotify";
+
+export interface FanotifyPlan {
+  /** paths the selectors name, to mark: Equal → the file, Prefix → the tree */
+  values: Array<{ op: "Equal" | "Prefix"; path: string }>;
+  open: boolean;
+  exec: boolean;
+}
+
+export interface EnforcementPlan {
+  mechanism: OverrideMechanism;
+  /** DENY_K kinds of the decisions the hook leaves (cgroup, fanotify) */
+  denyKinds: number;
+  fanotify?: FanotifyPlan;
 }
 
 export interface ValueSets {
@@ -94,8 +122,8 @@ export type AttachPlan =
   | { kind: "tracepoint"; category: string; name: string; exit?: { category: string; name: string } }
   | { kind: "raw_tracepoint"; name: string }
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
-  | { kind: "kprobe"; func: string; withReturn: boolean; nargs?: number }
-  | { kind: "fentry"; func: string; withReturn: boolean; nargs: number }
+  | { kind: "kprobe"; func: string; withReturn: boolean; nargs?: number; override?: boolean; indirect?: number }
+  | { kind: "fentry"; func: string; withReturn: boolean; nargs: number; modifyReturn?: boolean; indirect?: number }
   | { kind: "lsm"; hook: string };
 
 export interface HookPlan {
@@ -113,6 +141,18 @@ export interface HookPlan {
   args: ArgSpecPlan[];
   selectors: SelectorPlan[];
   meta: EventMeta;
+  /** present when a selector asks for Override */
+  enforcement?: EnforcementPlan;
+}
+
+/** spec.enforcers: programs that fail the listed calls when a NotifyEnforcer asked for it */
+export interface EnforcerPlan {
+  path: string;
+  /** syscalls, as attach targets (__x64_sys_connect) */
+  calls: string[];
+  mechanism: "override_return" | "fmod_ret" | "cgroup";
+  /** DENY_K kinds NotifyEnforcer decisions carry */
+  kinds: number;
 }
 
 export interface CompiledPolicy {
@@ -123,6 +163,7 @@ export interface CompiledPolicy {
   mode: "enforce" | "monitor";
   /** matchBinaries with followChildren: each gets a bit of process_entry.mbset at install */
   followSets: string[][];
+  enforcers: EnforcerPlan[];
 }
 
 export function newValueSets(): ValueSets {

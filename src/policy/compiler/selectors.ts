@@ -3,7 +3,7 @@
  * Values that do not fit inline go to value sets that the kernel looks up in maps:
  * strings (equal, prefix, reversed postfix), InMap numbers and address prefixes.
  */
-import { GT, LIMITS, MOP, ACT } from "../../decode/generic-layout";
+import { GT, LIMITS, MOP, ACT, SEL_F } from "../../decode/generic-layout";
 import type { ArgSelector, KProbeSelector, ActionSelector } from "../types";
 import { parseAddrOrCidr, parseInteger, parseRange, parseRateLimit, CAPABILITIES, ADDRESS_FAMILIES, IP_PROTOCOLS, TCP_STATES } from "../values";
 import type { ArgOutput, MatchArgPlan, SelectorPlan, ValueSets } from "./plan";
@@ -26,7 +26,18 @@ export interface SelectorContext {
   followSets: string[][];
   /** slots of the hook's `data` arguments, by position */
   dataSlots?: number[];
+  /** executables the safety rule spares (PID 1's, the agent's CLI) unless a selector names them */
+  protectedBinaries?: string[];
+  /** the policy option that allows enforcement without any filter */
+  allowUnfiltered?: boolean;
+  /** DENY_K kinds of the policy's enforcers (NotifyEnforcer); undefined when it has none */
+  enforcerKinds?: number;
 }
+
+/** Policy option that lets a selector with no filter at all kill or deny (every process). */
+export const UNFILTERED_OPTION = "allow-unfiltered-enforcement";
+
+const ENFORCING = new Set<number>([ACT.SIGKILL, ACT.SIGNAL, ACT.OVERRIDE, ACT.NOTIFY_ENFORCER]);
 
 const NS_INDEX: Record<string, number> = {
   Uts: 0, Ipc: 1, Mnt: 2, Pid: 3, PidForChildren: 4, Net: 5, Time: 6, TimeForChildren: 7, Cgroup: 8, User: 9,
@@ -238,10 +249,10 @@ function ipv6Bytes(ip: string): Buffer {
   return b;
 }
 
-function compileActions(actions: ActionSelector[] | undefined, path: string): SelectorPlan["actions"] {
+function compileActions(actions: ActionSelector[] | undefined, path: string, ctx: SelectorContext, key = "matchActions"): SelectorPlan["actions"] {
   const out: SelectorPlan["actions"] = [];
   (actions ?? []).forEach((a, i) => {
-    const p = `${path}.matchActions[${i}]`;
+    const p = `${path}.${key}[${i}]`;
     switch (a.action) {
       case "Post": {
         let ms = 0;
@@ -260,6 +271,19 @@ function compileActions(actions: ActionSelector[] | undefined, path: string): Se
         if (!a.argSig) fail(`${p}.argSig`, "Signal needs argSig");
         out.push({ action: ACT.SIGNAL, arg: a.argSig, scope: 0 });
         break;
+      case "Override":
+        if (a.argRegs?.length || a.argNewSymbol || a.argNewAddr !== undefined || a.argNewOffset !== undefined) {
+          fail(p, "Override with new registers or a new target applies to uprobes, which tetragon-ts does not override");
+        }
+        if (a.argError === undefined || a.argError >= 0 || a.argError < -4095) fail(`${p}.argError`, "Override needs argError, a negative errno (-4095..-1)");
+        out.push({ action: ACT.OVERRIDE, arg: a.argError, scope: 0 });
+        break;
+      case "NotifyEnforcer":
+        if (ctx.enforcerKinds === undefined) fail(p, "NotifyEnforcer needs spec.enforcers, the calls it makes fail");
+        if (a.argError === undefined && !a.argSig) fail(p, "NotifyEnforcer needs argError (a negative errno) or argSig");
+        if (a.argError !== undefined && (a.argError >= 0 || a.argError < -4095)) fail(`${p}.argError`, "a negative errno (-4095..-1)");
+        out.push({ action: ACT.NOTIFY_ENFORCER, arg: a.argError ?? 0, scope: a.argSig ?? 0, kinds: a.argError !== undefined ? ctx.enforcerKinds : 0 });
+        break;
       default:
         fail(`${p}.action`, `action ${a.action} is not available on this hook in tetragon-ts`);
     }
@@ -271,8 +295,7 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
   const plans: SelectorPlan[] = [];
   (selectors ?? []).forEach((sel, si) => {
     const path = `${ctx.path}.selectors[${si}]`;
-    const plan: SelectorPlan = { ns: [], nsChanges: 0, nsChangesOp: MOP.EQ, caps: [], args: [], ret: [], actions: [] };
-    if (sel.matchReturnActions?.length) fail(`${path}.matchReturnActions`, "matchReturnActions is not supported by tetragon-ts yet");
+    const plan: SelectorPlan = { ns: [], nsChanges: 0, nsChangesOp: MOP.EQ, caps: [], args: [], ret: [], actions: [], retActions: [], flags: 0 };
     if (sel.matchWorkloads && (sel.matchWorkloads.podSelector || sel.matchWorkloads.containerSelector)) {
       fail(`${path}.matchWorkloads`, "matchWorkloads needs pod information (Kubernetes support is not there yet)");
     }
@@ -378,10 +401,39 @@ export function compileSelectors(selectors: KProbeSelector[] | undefined, ctx: S
       plan.ret.push(plan1);
     });
     if (plan.ret.length > LIMITS.MAX_MATCH_RET) fail(`${path}.matchReturnArgs`, `at most ${LIMITS.MAX_MATCH_RET} return filters per selector`);
-    plan.actions = compileActions(sel.matchActions, path);
+    plan.actions = compileActions(sel.matchActions, path, ctx);
     if (plan.actions.length > LIMITS.MAX_ACTIONS) fail(`${path}.matchActions`, `at most ${LIMITS.MAX_ACTIONS} actions per selector`);
+    if (sel.matchReturnActions?.length) {
+      if (!ctx.returnOutput) fail(`${path}.matchReturnActions`, "matchReturnActions needs return: true and a returnArg");
+      plan.retActions = compileActions(sel.matchReturnActions, path, ctx, "matchReturnActions");
+      if (plan.retActions.length > LIMITS.MAX_ACTIONS) fail(`${path}.matchReturnActions`, `at most ${LIMITS.MAX_ACTIONS} actions per selector`);
+      const bad = plan.retActions.findIndex((a) => a.action === ACT.OVERRIDE || a.action === ACT.NOTIFY_ENFORCER);
+      if (bad >= 0) fail(`${path}.matchReturnActions[${bad}]`, "the call has returned: it can no longer be overridden");
+    }
+    checkEnforcementSafety(sel, plan, path, ctx);
     plans.push(plan);
   });
   if (plans.length > LIMITS.MAX_SELECTORS) fail(`${ctx.path}.selectors`, `at most ${LIMITS.MAX_SELECTORS} selectors per hook`);
   return plans;
+}
+
+/**
+ * The safety rule: enforcement spares PID 1, kernel threads and the agent's CLI unless the
+ * selector names them, and a selector without any filter may not kill or deny (that would be
+ * every process) unless the policy says so with an option.
+ */
+function checkEnforcementSafety(sel: KProbeSelector, plan: SelectorPlan, path: string, ctx: SelectorContext): void {
+  const enforcing = [...plan.actions, ...plan.retActions].some((a) => ENFORCING.has(a.action));
+  if (!enforcing) return;
+  const filtered = plan.args.length > 0 || plan.ret.length > 0 || plan.pids !== undefined || plan.bin !== undefined
+    || plan.ns.length > 0 || plan.nsChanges !== 0 || plan.caps.length > 0;
+  if (!filtered && !ctx.allowUnfiltered) {
+    fail(path, `a selector that kills or denies needs a filter (matchArgs, matchBinaries, matchPIDs, ...): without one it applies to every process; set the policy option ${UNFILTERED_OPTION}: "true" to mean it`);
+  }
+  const pids = sel.matchPIDs?.[0];
+  const namesPid1 = pids !== undefined && pids.operator === "In" && pids.values.includes(1);
+  const bins = sel.matchBinaries?.[0];
+  const namesProtected = bins !== undefined && (bins.operator === "In" || bins.operator === "Prefix")
+    && bins.values.some((v) => (ctx.protectedBinaries ?? []).some((p) => (bins.operator === "In" ? p === v : p.startsWith(v))));
+  if (namesPid1 || namesProtected) plan.flags |= SEL_F.EXPLICIT;
 }

@@ -3,7 +3,7 @@ import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
   SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK,
 } from "../../decode/generic-layout";
-import type { HookPlan, MatchArgPlan, ValueSets } from "./plan";
+import type { SelectorPlan, HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
 export type SetIdMap = (local: number) => number;
 
@@ -86,12 +86,17 @@ export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, follo
     });
     s.args.forEach((m, i) => writeMatchArg(b, o + SELECTOR.args + i * MATCH_ARG.SIZE, m, ids));
     s.ret.forEach((m, i) => writeMatchArg(b, o + SELECTOR.ret + i * MATCH_ARG.SIZE, m, ids));
-    s.actions.forEach((a, i) => {
-      const p = o + SELECTOR.actions + i * SELECTOR_ACTION.SIZE;
+    const writeAction = (base: number) => (a: SelectorPlan["actions"][number], i: number) => {
+      const p = o + base + i * SELECTOR_ACTION.SIZE;
       b.writeUInt32LE(a.action, p + SELECTOR_ACTION.action);
       b.writeUInt32LE(a.arg >>> 0, p + SELECTOR_ACTION.arg);
       b.writeUInt32LE(a.scope, p + SELECTOR_ACTION.scope);
-    });
+      b.writeUInt32LE(a.kinds ?? 0, p + SELECTOR_ACTION.kinds);
+    };
+    s.actions.forEach(writeAction(SELECTOR.actions));
+    s.retActions.forEach(writeAction(SELECTOR.ret_actions));
+    b.writeUInt8(s.retActions.length, o + SELECTOR.n_ret_actions);
+    b.writeUInt8(s.flags, o + SELECTOR.flags);
   });
   return b;
 }

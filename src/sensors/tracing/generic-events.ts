@@ -38,6 +38,8 @@ const TCP_STATE_NAMES: Record<number, string> = {
 function action(a: number): KprobeAction {
   if (a === ACT.SIGKILL) return KprobeAction.SIGKILL;
   if (a === ACT.SIGNAL) return KprobeAction.SIGNAL;
+  if (a === ACT.OVERRIDE) return KprobeAction.OVERRIDE;
+  if (a === ACT.NOTIFY_ENFORCER) return KprobeAction.NOTIFYENFORCER;
   return KprobeAction.POST;
 }
 

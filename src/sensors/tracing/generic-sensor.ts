@@ -8,12 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AttachSpec, NativeAddon, NativeLink, NativeObject } from "../../loader/native";
 import {
-  ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS,
+  ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS, MBSET_AGENT_CLI_BIT, REC_INDIRECT,
 } from "../../decode/generic-layout";
 import type { CompiledPolicy, HookPlan } from "../../policy/compiler/plan";
 import { PROCESS_ENTRY } from "../../decode/layout";
 import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
 import type { Logger } from "../../log/logger";
+import type { EnforcementHandle, PolicyEnforcement } from "../../enforce/policy-enforcement";
 
 export interface GenericSensorConfig {
   objectPath: string;
@@ -31,6 +32,12 @@ export interface GenericSensorConfig {
   /** attach new kprobe targets of a policy with one kprobe.multi link */
   kprobeMulti?: boolean;
   agentTgid: number;
+  /** bpf_override_return works: generic_kprobe_override may call it */
+  overrideReturn?: boolean;
+  /** executables of the agent's CLI: they carry MBSET_AGENT_CLI_BIT, which enforcement spares */
+  cliBinaries?: string[];
+  /** --fanotify-fail=closed: fanotify-enforced hooks record every decision */
+  fanotifyFailClosed?: boolean;
   btfPath?: string;
   verbose: number;
 }
@@ -51,9 +58,25 @@ export interface InstalledPolicy {
   setIds: Map<number, number>;
   attached: boolean;
   monitor: boolean;
+  /** what carries out its Override and NotifyEnforcer decisions outside the hooks */
+  enforcement?: EnforcementHandle;
 }
 
-export interface HookCounters { posted: number; signal: number; monitorSignal: number; nopost: number }
+export interface HookCounters {
+  posted: number; signal: number; monitorSignal: number; nopost: number; override: number; monitorOverride: number;
+  notifyEnforcer: number; monitorNotifyEnforcer: number; spared: number;
+}
+
+const COUNTER_FIELDS: Array<[keyof HookCounters, number]> = [
+  ["posted", HOOK_COUNTERS.posted], ["signal", HOOK_COUNTERS.signal], ["monitorSignal", HOOK_COUNTERS.monitor_signal],
+  ["nopost", HOOK_COUNTERS.nopost], ["override", HOOK_COUNTERS.override], ["monitorOverride", HOOK_COUNTERS.monitor_override],
+  ["notifyEnforcer", HOOK_COUNTERS.notify_enforcer], ["monitorNotifyEnforcer", HOOK_COUNTERS.monitor_notify_enforcer],
+  ["spared", HOOK_COUNTERS.spared],
+];
+
+export function zeroCounters(): HookCounters {
+  return { posted: 0, signal: 0, monitorSignal: 0, nopost: 0, override: 0, monitorOverride: 0, notifyEnforcer: 0, monitorNotifyEnforcer: 0, spared: 0 };
+}
 
 const VALUE_MAPS: Array<[Exclude<keyof MapEntries, "substr">, string]> = [
   ["strEq", "str_eq_map"], ["strPrefix", "str_prefix_map"], ["strPostfix", "str_postfix_map"],
@@ -62,21 +85,23 @@ const VALUE_MAPS: Array<[Exclude<keyof MapEntries, "substr">, string]> = [
 
 /** Maps every generic object shares through pins (scratch maps stay per object). */
 const SHARED_MAPS = [
-  "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
+  "deny_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
-const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi", { entry: string; exit: string }> = {
+const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_override" | "fmod_ret", { entry: string; exit: string }> = {
   tracepoint: { entry: "generic_tracepoint", exit: "generic_tracepoint_exit" },
   raw_tracepoint: { entry: "generic_raw_tp", exit: "generic_raw_tp" },
   uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
   kprobe: { entry: "generic_kprobe", exit: "generic_kretprobe" },
+  kprobe_override: { entry: "generic_kprobe_override", exit: "generic_kretprobe" },
+  fmod_ret: { entry: "generic_fmod_ret", exit: "generic_fexit" },
   kprobe_multi: { entry: "generic_kprobe_multi", exit: "generic_kretprobe_multi" },
   fentry: { entry: "generic_fentry", exit: "generic_fexit" },
   lsm: { entry: "generic_lsm", exit: "generic_lsm" },
 };
 
 /** Programs that name their target at load: one object per target, its slot a constant of it. */
-const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm"]);
+const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm", "generic_fmod_ret"]);
 const ALL_PROGRAMS = Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]);
 
 /** One attachment of a generic program; every hook on the same target shares it. */
@@ -116,10 +141,13 @@ export class GenericSensor {
   /** hook id → its plan, for decoding records */
   readonly hooks: Array<HookPlan | undefined> = new Array(LIMITS.MAX_HOOKS);
 
+  /** carries out decisions outside the hooks (cgroup programs, fanotify, enforcers) */
+  enforcement?: PolicyEnforcement;
+
   constructor(private readonly native: NativeAddon, private readonly cfg: GenericSensorConfig, private readonly log: Logger) {
     for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
     for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) this.freeSlots.push(i);
-    for (let i = 63; i >= 0; i--) this.freeFollowBits.push(i);
+    for (let i = MBSET_AGENT_CLI_BIT - 1; i >= 0; i--) this.freeFollowBits.push(i);
   }
 
   get loaded(): boolean {
@@ -148,6 +176,8 @@ export class GenericSensor {
       obj.setGlobal("agent_tgid", u32(this.cfg.agentTgid));
       obj.setGlobal("wakeup_bytes", u32(this.cfg.wakeupBytes));
       obj.setGlobal("has_strstr", u32(this.cfg.substring ? 1 : 0));
+      obj.setGlobal("has_override_return", u32(this.cfg.overrideReturn ? 1 : 0));
+      obj.setGlobal("fanotify_fail_closed", u32(this.cfg.fanotifyFailClosed ? 1 : 0));
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
       obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
@@ -171,6 +201,7 @@ export class GenericSensor {
       this.fdOwner = obj;
       for (const m of SHARED_MAPS) this.fds.set(m, obj.mapFd(m));
       this.mbsetFd = obj.mapFd("mbset_map");
+      if (this.cfg.cliBinaries?.length) this.markFollowed(this.cfg.cliBinaries, MBSET_AGENT_CLI_BIT, true);
     }
     return obj;
   }
@@ -223,34 +254,43 @@ export class GenericSensor {
     this.native.mapUpdate(this.fd("hook_stats"), key, Buffer.alloc(HOOK_COUNTERS.SIZE * ncpu), 0);
   }
 
-  /** The attachments a hook needs: its entry, and its exit when it reports a return value. */
-  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec; target?: string }> {
+  /**
+   * The attachments a hook needs: its entry, and its exit when it reports a return value or
+   * must clear the deny decision it left. recSize is what the attachment copies as the record.
+   */
+  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec; target?: string; recSize: number }> {
     const a = plan.attach;
-    const progs = PROGRAM_OF[a.kind];
+    const rec = plan.recSize;
     if (a.kind === "tracepoint") {
-      const out = [{ key: `tp:${a.category}/${a.name}`, prog: progs.entry, spec: { kind: "tracepoint", category: a.category, name: a.name } as AttachSpec }];
-      if (a.exit && plan.flags & HOOK_F.RETURN) out.push({ key: `tp:${a.exit.category}/${a.exit.name}`, prog: progs.exit, spec: { kind: "tracepoint", category: a.exit.category, name: a.exit.name } });
+      const progs = PROGRAM_OF.tracepoint;
+      const out = [{ key: `tp:${a.category}/${a.name}`, prog: progs.entry, spec: { kind: "tracepoint", category: a.category, name: a.name } as AttachSpec, recSize: rec }];
+      if (a.exit) out.push({ key: `tp:${a.exit.category}/${a.exit.name}`, prog: progs.exit, spec: { kind: "tracepoint", category: a.exit.category, name: a.exit.name }, recSize: rec });
       return out;
     }
     if (a.kind === "raw_tracepoint") {
-      return [{ key: `raw:${a.name}`, prog: progs.entry, spec: { kind: "raw_tracepoint", name: a.name } as AttachSpec }];
+      return [{ key: `raw:${a.name}`, prog: PROGRAM_OF.raw_tracepoint.entry, spec: { kind: "raw_tracepoint", name: a.name } as AttachSpec, recSize: rec }];
     }
     if (a.kind === "uprobe") {
+      const progs = PROGRAM_OF.uprobe;
       const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}`;
-      const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset } as AttachSpec }];
-      if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset, retprobe: true } });
+      const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset } as AttachSpec, recSize: rec }];
+      if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset, retprobe: true }, recSize: rec });
       return out;
     }
     if (a.kind === "lsm") {
-      return [{ key: `lsm:${a.hook}`, prog: progs.entry, spec: { kind: "lsm" } as AttachSpec, target: a.hook }];
+      return [{ key: `lsm:${a.hook}`, prog: PROGRAM_OF.lsm.entry, spec: { kind: "lsm" } as AttachSpec, target: a.hook, recSize: rec }];
     }
+    // syscall entry functions: the record is the user registers behind the first argument
+    const entryRec = a.indirect !== undefined ? (REC_INDIRECT | (a.indirect << 16) | rec) >>> 0 : rec;
     if (a.kind === "fentry") {
-      const out = [{ key: `fentry:${a.func}`, prog: progs.entry, spec: { kind: "trace" } as AttachSpec, target: a.func }];
-      if (a.withReturn) out.push({ key: `fexit:${a.func}`, prog: progs.exit, spec: { kind: "trace" }, target: a.func });
+      const progs = a.modifyReturn ? PROGRAM_OF.fmod_ret : PROGRAM_OF.fentry;
+      const out = [{ key: `${a.modifyReturn ? "fmod_ret" : "fentry"}:${a.func}`, prog: progs.entry, spec: { kind: "trace" } as AttachSpec, target: a.func, recSize: entryRec }];
+      if (a.withReturn) out.push({ key: `fexit:${a.func}`, prog: progs.exit, spec: { kind: "trace" }, target: a.func, recSize: a.indirect !== undefined ? (a.nargs + 1) * 8 : rec });
       return out;
     }
-    const out = [{ key: `kp:${a.func}`, prog: progs.entry, spec: { kind: "kprobe", func: a.func } as AttachSpec }];
-    if (a.withReturn) out.push({ key: `kret:${a.func}`, prog: progs.exit, spec: { kind: "kprobe", func: a.func, retprobe: true } });
+    const progs = a.override ? PROGRAM_OF.kprobe_override : PROGRAM_OF.kprobe;
+    const out = [{ key: `${a.override ? "kpo" : "kp"}:${a.func}`, prog: progs.entry, spec: { kind: "kprobe", func: a.func } as AttachSpec, recSize: entryRec }];
+    if (a.withReturn) out.push({ key: `kret:${a.func}`, prog: progs.exit, spec: { kind: "kprobe", func: a.func, retprobe: true }, recSize: rec });
     return out;
   }
 
@@ -276,14 +316,14 @@ export class GenericSensor {
         if (at) {
           if (at.hookIds.length >= LIMITS.HOOKS_PER_ATTACH) throw new Error(`${h.plan.path}: at most ${LIMITS.HOOKS_PER_ATTACH} hooks on ${t.key}`);
           at.hookIds.push(h.id);
-          at.recSize = Math.max(at.recSize, h.plan.recSize);
+          at.recSize = Math.max(at.recSize, t.recSize);
           if (!multi.has(t.prog) || !multi.get(t.prog)!.includes(at)) this.writeAttachment(at);
           h.attachKeys.push(t.key);
           continue;
         }
         const slot = this.freeSlots.pop();
         if (slot === undefined) throw new Error("no free attachment slot");
-        const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: h.plan.recSize };
+        const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: t.recSize };
         if (this.cfg.kprobeMulti && t.spec.kind === "kprobe" && MULTI_PROGRAM[t.prog]) {
           this.attachments.set(t.key, pending);
           h.attachKeys.push(t.key);
@@ -403,6 +443,7 @@ export class GenericSensor {
         this.writeHook(h.id, plan, inst, plan.flags);
       }
       this.attachHooks(inst.hooks);
+      inst.enforcement = this.enforcement?.attach(compiled, this.fd("deny_map"));
       inst.attached = true;
       return inst;
     } catch (err) {
@@ -412,6 +453,8 @@ export class GenericSensor {
   }
 
   uninstall(inst: InstalledPolicy): void {
+    inst.enforcement?.release();
+    inst.enforcement = undefined;
     for (const h of inst.hooks) this.detachHook(h);
     for (const h of inst.hooks) {
       try {
@@ -438,12 +481,15 @@ export class GenericSensor {
   setEnabled(inst: InstalledPolicy, enabled: boolean): void {
     if (enabled === inst.attached) return;
     if (!enabled) {
+      inst.enforcement?.release();
+      inst.enforcement = undefined;
       for (const h of inst.hooks) this.detachHook(h);
       inst.attached = false;
       return;
     }
     try {
       this.attachHooks(inst.hooks);
+      inst.enforcement = this.enforcement?.attach(inst.compiled, this.fd("deny_map"));
       inst.attached = true;
     } catch (err) {
       for (const h of inst.hooks) this.detachHook(h);
@@ -460,7 +506,7 @@ export class GenericSensor {
   }
 
   counters(inst: InstalledPolicy): HookCounters {
-    const out: HookCounters = { posted: 0, signal: 0, monitorSignal: 0, nopost: 0 };
+    const out = zeroCounters();
     if (!this.loaded) return out;
     const ncpu = this.native.numPossibleCpus();
     for (const h of inst.hooks) {
@@ -470,10 +516,7 @@ export class GenericSensor {
       if (!v) continue;
       for (let c = 0; c < ncpu; c++) {
         const o = c * HOOK_COUNTERS.SIZE;
-        out.posted += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.posted));
-        out.signal += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.signal));
-        out.monitorSignal += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.monitor_signal));
-        out.nopost += Number(v.readBigUInt64LE(o + HOOK_COUNTERS.nopost));
+        for (const [name, off] of COUNTER_FIELDS) out[name] += Number(v.readBigUInt64LE(o + off));
       }
     }
     return out;
@@ -501,6 +544,7 @@ export class GenericSensor {
   }
 
   close(keepPins = false): void {
+    this.enforcement?.close();
     const destroyed = new Set<NativeLink>();
     for (const at of this.attachments.values()) {
       if (!destroyed.has(at.link)) at.link.destroy();

@@ -47,6 +47,7 @@ export function policyStatus(p: PolicyStatusView) {
     sensors: p.sensors,
     enabled: p.state === "enabled",
     error: p.error,
+    info: p.enforcement.join("\n"),
     state: STATE[p.state],
     kernelMemoryBytes: BigInt(p.kernelMemoryBytes),
     mode: p.mode === "monitor" ? TracingPolicyMode.TP_MODE_MONITOR : TracingPolicyMode.TP_MODE_ENFORCE,
@@ -57,6 +58,10 @@ export function policyStatus(p: PolicyStatusView) {
         signal: BigInt(p.counters.signal),
         monitorSignal: BigInt(p.counters.monitorSignal),
         nopost: BigInt(p.counters.nopost),
+        override: BigInt(p.counters.override),
+        monitorOverride: BigInt(p.counters.monitorOverride),
+        notifyEnforcer: BigInt(p.counters.notifyEnforcer),
+        monitorNotifyEnforcer: BigInt(p.counters.monitorNotifyEnforcer),
       }),
     }),
     hookStatuses: p.hooks.map((h) => create(HookStatusSchema, {

@@ -76,7 +76,7 @@ function acceptHook(name: string, ctx: StandInContext, steps: ArgSpecPlan["steps
   }
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < userArgs.length ? pos : undefined),
-    values: ctx.values, hostNs: env.hostNs, substring: env.substring, followSets: ctx.followSets,
+    values: ctx.values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets: ctx.followSets,
   });
   const tcp = condition(slotOfIndex.get(LISTENER)!, MOP.PROTOCOL, [IPPROTO_TCP], { sock: true, signed: false });
   const accepted = condition(LIMITS.RET_ARG, MOP.GT, [-1]);

@@ -30,7 +30,7 @@ export function bprmStandIn(ctx: StandInContext): HookPlan[] {
   const { specs, outputs, slotOfIndex } = buildArgs(args, sourceOf, path, undefined, env.resolve);
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < args.length ? pos : undefined),
-    values: ctx.values, hostNs: env.hostNs, substring: env.substring, followSets: ctx.followSets,
+    values: ctx.values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets: ctx.followSets,
   });
   return [{
     path,

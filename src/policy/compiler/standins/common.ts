@@ -31,7 +31,7 @@ export function condition(slot: number, op: number, vals: number[], extra: Parti
 
 /** A selector that matches everything, for policies without selectors. */
 function emptySelector(): SelectorPlan {
-  return { ns: [], nsChanges: 0, nsChangesOp: MOP.EQ, caps: [], args: [], ret: [], actions: [] };
+  return { ns: [], nsChanges: 0, nsChangesOp: MOP.EQ, caps: [], args: [], ret: [], actions: [], retActions: [], flags: 0 };
 }
 
 /**

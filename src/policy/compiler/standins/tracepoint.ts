@@ -63,7 +63,7 @@ export function tracepointStandIn(def: TracepointStandIn, ctx: StandInContext): 
   const selectors = compileSelectors(spec.selectors, {
     path, outputs, slotOfIndex, slotOfPosition: (pos) => (pos < userArgs.length ? pos : undefined),
     returnOutput: retSlot !== undefined ? { gt: outputs[retSlot].gt, signed: outputs[retSlot].signed } : undefined,
-    values: ctx.values, hostNs: env.hostNs, substring: env.substring, followSets: ctx.followSets,
+    values: ctx.values, hostNs: env.hostNs, ...env.safety, substring: env.substring, followSets: ctx.followSets,
   });
   if (retSlot !== undefined) returnFiltersOnSlot(selectors, retSlot);
   const conditions = hidden.map((h) => condition(slotOfIndex.get(h.index)!, h.w.op, h.w.values));

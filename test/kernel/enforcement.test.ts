@@ -1,0 +1,480 @@
+/**
+ * Enforcement on this kernel (no kprobes, no fmod_ret, no BPF-LSM): real processes are killed,
+ * signalled and denied by the agent. Override goes through cgroup programs (connect, sendto)
+ * and fanotify (open, exec), decided by the same selectors in the hooks.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { FineGuidanceSensors } from "../../src/api/gen/tetragon/sensors_pb";
+import { ROOT, startAgent, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+import { connect as grpcConnect } from "./grpc-helpers";
+import type { TetraClient } from "../../src/cli/tetra/common/client";
+import { trackedHierarchyRoot } from "../../src/sensors/base/cgroup-mode";
+
+const PY = "/usr/bin/python3";
+const kp = (e: JsonEvent) => e.process_kprobe;
+
+const policy = (name: string, body: string, options = "") => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "${name}"
+spec:
+${options}  kprobes:
+${body}`;
+
+const openPolicy = (name: string, file: string, action: string) => policy(name, `  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "${file}"
+      matchActions:
+${action}`);
+
+const connectPolicy = (name: string, port: number, action: string, options = "") => policy(name, `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values:
+        - "${port}"
+      matchActions:
+${action}`, options);
+
+/** Runs python and returns its stdout, stderr and status (never throws). */
+function py(script: string, timeoutMs = 20_000) {
+  const r = spawnSync(PY, ["-c", script], { encoding: "utf8", timeout: timeoutMs });
+  return { out: r.stdout.trim(), err: r.stderr, status: r.status, signal: r.signal };
+}
+
+/** connect() to 127.0.0.1:port from a fresh process: "ok" or the errno name. */
+function tryConnect(port: number): string {
+  return py(`
+import socket, errno
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", ${port})); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`).out;
+}
+
+async function pyServer(script: string): Promise<{ line: string; stop: () => void }> {
+  const proc = spawn(PY, ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.on("exit", () => reject(new Error("the python server exited")));
+  });
+  return { line, stop: () => proc.kill() };
+}
+
+const LISTENERS = `
+import socket, threading, sys
+socks = []
+for _ in range(2):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64); socks.append(s)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks + [u]), flush=True)
+def serve(s):
+    while True:
+        c, _ = s.accept(); c.close()
+for s in socks:
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
+sys.stdin.read()
+`;
+
+async function addPolicy(client: TetraClient, yaml: string): Promise<void> {
+  await client.unary(FineGuidanceSensors.method.addTracingPolicy, { yaml });
+}
+
+async function deletePolicy(client: TetraClient, name: string): Promise<void> {
+  await client.unary(FineGuidanceSensors.method.deleteTracingPolicy, { name });
+}
+
+async function listPolicies(client: TetraClient): Promise<any[]> {
+  const r: any = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
+  return r.policies;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+function cgroupPrograms(): string {
+  const root = trackedHierarchyRoot("v2");
+  if (!root) return "";
+  return execFileSync("bpftool", ["cgroup", "show", root], { encoding: "utf8" });
+}
+
+describe("enforcement on a kernel without kprobes, fmod_ret or BPF-LSM", () => {
+  let agent: RunningAgent;
+  let client: TetraClient;
+  let dir: string;
+  let ports: number[];
+  let stopServers: () => void;
+
+  before(async () => {
+    dir = tempDir("tp-enforce-");
+    const s = await pyServer(LISTENERS);
+    ports = s.line.split(" ").map(Number);
+    stopServers = s.stop;
+    agent = await startAgent([], { grpc: true });
+    client = await grpcConnect(agent.serverAddress);
+  });
+
+  after(async () => {
+    stopServers?.();
+    client?.close();
+    if (agent) assert.equal(await agent.stop(), 0, agent.logs());
+  });
+
+  test("Sigkill: a process that opens a forbidden file dies before it can print it", async () => {
+    const secret = path.join(dir, "secret.txt");
+    fs.writeFileSync(secret, "TOP-SECRET\n");
+    await addPolicy(client, openPolicy("kill-open", secret, "      - action: Sigkill"));
+    try {
+      const r = spawnSync("/bin/cat", [secret], { encoding: "utf8" });
+      assert.equal(r.signal, "SIGKILL");
+      assert.doesNotMatch(r.stdout, /TOP-SECRET/);
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "kill-open", "the kill event");
+      assert.equal(kp(ev).action, "KPROBE_ACTION_SIGKILL");
+      assert.match(kp(ev).process.binary, /\/cat$/);
+      const exit = await agent.waitFor((e) => e.process_exit?.process.pid === r.pid, "cat's exit");
+      assert.equal(exit.process_exit.signal, "SIGKILL");
+      // another file is untouched
+      assert.equal(spawnSync("/bin/cat", ["/etc/hostname"]).status, 0);
+    } finally {
+      await deletePolicy(client, "kill-open");
+    }
+  });
+
+  test("Signal: the named signal is delivered", async () => {
+    const f = path.join(dir, "signal.txt");
+    fs.writeFileSync(f, "x\n");
+    await addPolicy(client, openPolicy("signal-open", f, "      - action: Signal\n        argSig: 10"));
+    try {
+      const r = spawnSync("/bin/cat", [f], { encoding: "utf8" });
+      assert.equal(r.signal, "SIGUSR1");
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "signal-open", "the signal event");
+      assert.equal(kp(ev).action, "KPROBE_ACTION_SIGNAL");
+    } finally {
+      await deletePolicy(client, "signal-open");
+    }
+  });
+
+  test("Override on connect (cgroup programs): the forbidden port fails with the policy's error, another works", async () => {
+    const [allowed, forbidden] = ports;
+    assert.equal(tryConnect(forbidden), "ok");
+    await addPolicy(client, connectPolicy("deny-connect", forbidden, "      - action: Override\n        argError: -13"));
+    try {
+      assert.equal(tryConnect(forbidden), "EACCES");
+      assert.equal(tryConnect(allowed), "ok");
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "deny-connect", "the override event");
+      assert.equal(kp(ev).action, "KPROBE_ACTION_OVERRIDE");
+      assert.equal(kp(ev).args[0].sockaddr_arg.port, forbidden);
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "deny-connect");
+      assert.match(st.hookStatuses[0].hookDescription, /Override: cgroup BPF/);
+      assert.match(st.info, /cgroup/);
+      assert.ok(st.stats.actionCounters.override >= 1n);
+      assert.match(cgroupPrograms(), /deny_connect4/);
+    } finally {
+      await deletePolicy(client, "deny-connect");
+    }
+    // deleting the policy lifts the block and detaches the programs
+    assert.equal(tryConnect(forbidden), "ok");
+    assert.doesNotMatch(cgroupPrograms(), /deny_connect/);
+  });
+
+  test("disabling the policy lifts the block at once; enabling restores it", async () => {
+    const forbidden = ports[1];
+    await addPolicy(client, connectPolicy("deny-toggle", forbidden, "      - action: Override\n        argError: -1"));
+    try {
+      assert.equal(tryConnect(forbidden), "EPERM");
+      await client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: "deny-toggle", enable: false });
+      assert.equal(tryConnect(forbidden), "ok");
+      await client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: "deny-toggle", enable: true });
+      assert.equal(tryConnect(forbidden), "EPERM");
+    } finally {
+      await deletePolicy(client, "deny-toggle");
+    }
+  });
+
+  test("monitor mode lets the call through and counts what it would have done", async () => {
+    const forbidden = ports[1];
+    await addPolicy(client, connectPolicy("deny-monitor", forbidden, "      - action: Override\n        argError: -13", "  options:\n  - name: policy-mode\n    value: monitor\n"));
+    try {
+      assert.equal(tryConnect(forbidden), "ok");
+      await settle();
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "deny-monitor");
+      assert.ok(st.stats.actionCounters.monitorOverride >= 1n, JSON.stringify(st.stats, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+      assert.equal(st.stats.actionCounters.override, 0n);
+      // set-mode enforce: the same policy now denies
+      await client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: "deny-monitor", mode: 1 });
+      assert.equal(tryConnect(forbidden), "EACCES");
+    } finally {
+      await deletePolicy(client, "deny-monitor");
+    }
+  });
+
+  test("NotifyEnforcer with spec.enforcers fails the enforcer's call", async () => {
+    const forbidden = ports[1];
+    const yaml = policy("notify-connect", `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values:
+        - "${forbidden}"
+      matchActions:
+      - action: NotifyEnforcer
+        argError: -111
+`, "  enforcers:\n  - calls:\n    - \"sys_connect\"\n");
+    await addPolicy(client, yaml);
+    try {
+      assert.equal(tryConnect(forbidden), "ECONNREFUSED");
+      assert.equal(tryConnect(ports[0]), "ok");
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "notify-connect", "the notify event");
+      assert.equal(kp(ev).action, "KPROBE_ACTION_NOTIFYENFORCER");
+    } finally {
+      await deletePolicy(client, "notify-connect");
+    }
+  });
+
+  test("Override on UDP sendto: a forbidden DNS server cannot be reached", async () => {
+    const udp = ports[2];
+    const yaml = policy("deny-dns", `  - call: "sys_sendto"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 4
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 4
+        operator: "SPort"
+        values:
+        - "${udp}"
+      - index: 4
+        operator: "SAddr"
+        values:
+        - "127.0.0.1"
+      matchActions:
+      - action: Override
+        argError: -1
+`);
+    const send = (port: number) => py(`
+import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"query", ("127.0.0.1", ${port})); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`).out;
+    await addPolicy(client, yaml);
+    try {
+      assert.equal(send(udp), "EPERM");
+      assert.equal(send(udp + 1 === ports[0] ? udp + 2 : udp + 1), "ok");
+    } finally {
+      await deletePolicy(client, "deny-dns");
+    }
+  });
+
+  test("Override on execve (fanotify): the forbidden binary fails with EPERM and nothing of it runs", async () => {
+    const forbidden = path.join(dir, "forbidden-true");
+    const allowed = path.join(dir, "allowed-true");
+    fs.copyFileSync("/bin/true", forbidden);
+    fs.copyFileSync("/bin/true", allowed);
+    fs.chmodSync(forbidden, 0o755);
+    fs.chmodSync(allowed, 0o755);
+    const yaml = policy("deny-exec", `  - call: "sys_execve"
+    syscall: true
+    args:
+    - index: 0
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "${forbidden}"
+      matchActions:
+      - action: Override
+        argError: -1
+`);
+    await addPolicy(client, yaml);
+    try {
+      const r = spawnSync(PY, ["-c", `
+import os, errno
+try:
+    os.execv(${JSON.stringify(forbidden)}, ["x"])
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`], { encoding: "utf8" });
+      assert.equal(r.stdout.trim(), "EPERM");
+      assert.equal(spawnSync(allowed).status, 0);
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "deny-exec", "the override event");
+      assert.equal(kp(ev).action, "KPROBE_ACTION_OVERRIDE");
+      await settle();
+      assert.equal(agent.events().filter((e) => e.process_exec?.process.binary === forbidden).length, 0, "no exec event for the denied binary");
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "deny-exec");
+      assert.match(st.hookStatuses[0].hookDescription, /Override: fanotify/);
+    } finally {
+      await deletePolicy(client, "deny-exec");
+    }
+    assert.equal(spawnSync(forbidden).status, 0, "deleting the policy removes the fanotify marks");
+  });
+
+  test("Override on openat (fanotify): the open fails with EPERM, no byte is read", async () => {
+    const secret = path.join(dir, "deny-open.txt");
+    fs.writeFileSync(secret, "TOP-SECRET\n");
+    await addPolicy(client, openPolicy("deny-open", secret, "      - action: Override\n        argError: -1"));
+    try {
+      const r = spawnSync("/bin/cat", [secret], { encoding: "utf8" });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /Operation not permitted/); // fanotify denies with EPERM
+      assert.doesNotMatch(r.stdout, /TOP-SECRET/);
+      assert.equal(spawnSync("/bin/cat", ["/etc/hostname"]).status, 0);
+    } finally {
+      await deletePolicy(client, "deny-open");
+    }
+    assert.equal(spawnSync("/bin/cat", [secret], { encoding: "utf8" }).stdout, "TOP-SECRET\n");
+  });
+
+  test("the safety rule: the agent's own CLI is spared, other processes are not", async () => {
+    const cliDir = path.join(ROOT, "dist/src/cli/tetra");
+    const yaml = policy("kill-cli-files", `  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "${cliDir}"
+      matchActions:
+      - action: Sigkill
+`);
+    await addPolicy(client, yaml);
+    try {
+      const tetra = spawnSync(path.join(ROOT, "bin/tetra"), ["version", "--server-address", agent.serverAddress], { encoding: "utf8" });
+      assert.equal(tetra.status, 0, tetra.stderr);
+      const cat = spawnSync("/bin/cat", [path.join(cliDir, "main.js")], { encoding: "utf8" });
+      assert.equal(cat.signal, "SIGKILL");
+    } finally {
+      await deletePolicy(client, "kill-cli-files");
+    }
+  });
+
+  test("policies that cannot be enforced are rejected whole, naming what is missing", async () => {
+    const reject = async (yaml: string, re: RegExp) => {
+      await assert.rejects(addPolicy(client, yaml), (e: grpc.ServiceError) => {
+        assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(e.details, re);
+        return true;
+      });
+    };
+    await reject(policy("deny-write", `  - call: "sys_write"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["99"]
+      matchActions:
+      - action: Override
+        argError: -1
+`), /spec\.kprobes\[0\]\.call: Override on write needs bpf_override_return .* fmod_ret or BPF-LSM.*connect/);
+    await reject(openPolicy("deny-open-postfix", "/etc/shadow", "      - action: Override\n        argError: -1").replace('operator: "Equal"', 'operator: "Postfix"'),
+      /matchArgs: Override through fanotify .* needs matchArgs Equal or Prefix/);
+    await reject(`apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "deny-tp"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_getcwd"
+    args:
+    - index: 5
+      type: "uint64"
+    selectors:
+    - matchArgs:
+      - index: 5
+        operator: "Equal"
+        values: ["1"]
+      matchActions:
+      - action: Override
+        argError: -1
+`, /spec\.tracepoints\[0\]: Override needs a syscall/);
+    await reject(policy("kill-all", `  - call: "sys_getcwd"
+    syscall: true
+    selectors:
+    - matchActions:
+      - action: Sigkill
+`), /needs a filter .* allow-unfiltered-enforcement/);
+    const names = (await listPolicies(client)).map((p) => p.name);
+    for (const n of ["deny-write", "deny-open-postfix", "deny-tp", "kill-all"]) assert.ok(!names.includes(n));
+  });
+});
+
+describe("the agent stopping ends enforcement", () => {
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    test(`${signal}: nothing stays attached, and the next start is clean`, async () => {
+      const dir = tempDir("tp-enforce-stop-");
+      const s = await pyServer(LISTENERS);
+      const forbidden = Number(s.line.split(" ")[1]);
+      const secret = path.join(dir, "secret.txt");
+      fs.writeFileSync(secret, "x\n");
+      try {
+        const agent = await startAgent([], { grpc: true });
+        const client = await grpcConnect(agent.serverAddress);
+        await addPolicy(client, connectPolicy("deny-connect", forbidden, "      - action: Override\n        argError: -13"));
+        await addPolicy(client, openPolicy("deny-open", secret, "      - action: Override\n        argError: -1"));
+        assert.equal(tryConnect(forbidden), "EACCES");
+        assert.notEqual(spawnSync("/bin/cat", [secret]).status, 0);
+        client.close();
+        if (signal === "SIGKILL") {
+          agent.proc.kill("SIGKILL");
+          await new Promise((r) => agent.proc.once("exit", r));
+        } else {
+          assert.equal(await agent.stop(), 0, agent.logs());
+        }
+        const end = Date.now() + 5000;
+        while (/deny_/.test(cgroupPrograms()) && Date.now() < end) await settle();
+        assert.doesNotMatch(cgroupPrograms(), /deny_/);
+        assert.equal(tryConnect(forbidden), "ok");
+        assert.equal(spawnSync("/bin/cat", [secret]).status, 0, "no fanotify mark stays");
+        const next = await startAgent([], { grpc: true });
+        assert.equal(await next.stop(), 0, next.logs());
+      } finally {
+        s.stop();
+      }
+    });
+  }
+});
