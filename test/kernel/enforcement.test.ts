@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { FineGuidanceSensors } from "../../src/api/gen/tetragon/sensors_pb";
-import { ROOT, startAgent, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
+import { ROOT, startAgent, startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
 import { connect as grpcConnect } from "./grpc-helpers";
 import type { TetraClient } from "../../src/cli/tetra/common/client";
 import { trackedHierarchyRoot } from "../../src/sensors/base/cgroup-mode";
@@ -451,14 +451,14 @@ describe("the agent stopping ends enforcement", () => {
       const forbidden = Number(s.line.split(" ")[1]);
       const secret = path.join(dir, "secret.txt");
       fs.writeFileSync(secret, "x\n");
+      // policies given at start: loaded before the agent reports ready, whatever the load
+      const agent = await startAgentWithPolicies(dir, {
+        "deny-connect": connectPolicy("deny-connect", forbidden, "      - action: Override\n        argError: -13"),
+        "deny-open": openPolicy("deny-open", secret, "      - action: Override\n        argError: -1"),
+      });
       try {
-        const agent = await startAgent([], { grpc: true });
-        const client = await grpcConnect(agent.serverAddress);
-        await addPolicy(client, connectPolicy("deny-connect", forbidden, "      - action: Override\n        argError: -13"));
-        await addPolicy(client, openPolicy("deny-open", secret, "      - action: Override\n        argError: -1"));
         assert.equal(tryConnect(forbidden), "EACCES");
         assert.notEqual(spawnSync("/bin/cat", [secret]).status, 0);
-        client.close();
         if (signal === "SIGKILL") {
           agent.proc.kill("SIGKILL");
           await new Promise((r) => agent.proc.once("exit", r));
@@ -473,6 +473,7 @@ describe("the agent stopping ends enforcement", () => {
         const next = await startAgent([], { grpc: true });
         assert.equal(await next.stop(), 0, next.logs());
       } finally {
+        if (agent.proc.exitCode === null && agent.proc.signalCode === null) agent.proc.kill("SIGKILL");
         s.stop();
       }
     });
