@@ -1006,16 +1006,23 @@ static __always_inline int spared(struct generic_scratch *s, struct selector *se
 	return proc && (proc->mbset & MBSET_AGENT_CLI);
 }
 
-static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
+/* A global function: verified once on its own, so its map update adds no states to the
+ * hooks that call it. */
+__attribute__((noinline)) int deny_record(__u32 tid, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
 {
 	struct deny_entry e = {
 		.err = err, .kinds = kinds, .ktime = bpf_ktime_get_boot_ns(), .hook_id = hook_id, .verdict = verdict,
 	};
-	__u32 tid = s->msg.tid;
 
 	/* an allow never replaces a deny another hook of the same call wrote */
 	if (bpf_map_update_elem(&deny_map, &tid, &e, verdict ? BPF_ANY : BPF_NOEXIST) && verdict)
 		gcount(GSTAT_DENY_MAP_FULL);
+	return 0;
+}
+
+static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
+{
+	deny_record(s->msg.tid, hook_id, err, kinds, verdict);
 }
 
 #define PHASE_ENFORCE 0x1 /* matchActions that act on the caller: at the call's entry */

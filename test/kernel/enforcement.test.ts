@@ -14,6 +14,7 @@ import { ROOT, startAgent, startAgentWithPolicies, tempDir, type JsonEvent, type
 import { connect as grpcConnect } from "./grpc-helpers";
 import type { TetraClient } from "../../src/cli/tetra/common/client";
 import { trackedHierarchyRoot } from "../../src/sensors/base/cgroup-mode";
+import { anyUnpack, StringValueSchema } from "@bufbuild/protobuf/wkt";
 
 const PY = "/usr/bin/python3";
 const kp = (e: JsonEvent) => e.process_kprobe;
@@ -175,6 +176,62 @@ describe("enforcement on a kernel without kprobes, fmod_ret or BPF-LSM", () => {
       assert.equal(kp(ev).action, "KPROBE_ACTION_SIGNAL");
     } finally {
       await deletePolicy(client, "signal-open");
+    }
+  });
+
+  test("NoPost with Sigkill: the process dies and no event is sent", async () => {
+    const f = path.join(dir, "quiet.txt");
+    fs.writeFileSync(f, "x\n");
+    await addPolicy(client, openPolicy("quiet-kill", f, "      - action: Sigkill\n      - action: NoPost"));
+    try {
+      const r = spawnSync("/bin/cat", [f], { encoding: "utf8" });
+      assert.equal(r.signal, "SIGKILL");
+      await agent.waitFor((e) => e.process_exit?.process.pid === r.pid, "cat's exit");
+      assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "quiet-kill").length, 0);
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "quiet-kill");
+      assert.ok(st.stats.actionCounters.signal >= 1n && st.stats.actionCounters.nopost >= 1n);
+    } finally {
+      await deletePolicy(client, "quiet-kill");
+    }
+  });
+
+  test("matchReturnActions: the action runs once the return value matched", async () => {
+    const missing = path.join(dir, "does-not-exist");
+    const yaml = policy("return-signal", `  - call: "sys_openat"
+    syscall: true
+    return: true
+    args:
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "${dir}/does-"
+      matchReturnArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "-2"
+      matchReturnActions:
+      - action: Signal
+        argSig: 12
+`);
+    await addPolicy(client, yaml);
+    try {
+      fs.writeFileSync(path.join(dir, "does-exist"), "x\n");
+      assert.equal(spawnSync("/bin/cat", [path.join(dir, "does-exist")]).status, 0, "a successful open returns 3, not -2");
+      const r = spawnSync("/bin/cat", [missing], { encoding: "utf8" });
+      assert.equal(r.signal, "SIGUSR2");
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "return-signal", "the return event");
+      assert.equal(kp(ev).return.int_arg, -2);
+      assert.equal(kp(ev).action, "KPROBE_ACTION_SIGNAL");
+    } finally {
+      await deletePolicy(client, "return-signal");
     }
   });
 
@@ -388,6 +445,16 @@ except OSError as e:
     }
   });
 
+  test("GetInfo names the Override mechanisms this kernel offers", async () => {
+    const info: any = await client.unary(FineGuidanceSensors.method.getInfo, {});
+    const conf = info.conf.find((c: any) => c.key === "override-mechanisms");
+    assert.equal(anyUnpack(conf.value, StringValueSchema)?.value, "cgroup,fanotify");
+    const probes = new Map(info.probes.map((p: any) => [p.Name, p.Enabled]));
+    assert.equal(probes.get("cgroup_sock_addr"), true);
+    assert.equal(probes.get("fanotify_perm"), true);
+    assert.equal(probes.get("override_return"), false);
+  });
+
   test("policies that cannot be enforced are rejected whole, naming what is missing", async () => {
     const reject = async (yaml: string, re: RegExp) => {
       await assert.rejects(addPolicy(client, yaml), (e: grpc.ServiceError) => {
@@ -475,6 +542,57 @@ describe("the agent stopping ends enforcement", () => {
       } finally {
         if (agent.proc.exitCode === null && agent.proc.signalCode === null) agent.proc.kill("SIGKILL");
         s.stop();
+      }
+    });
+  }
+});
+
+describe("--fanotify-fail", () => {
+  const rawOpen = (file: string) => py(`
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.syscall(2, ${JSON.stringify(file)}.encode(), os.O_RDONLY)  # open(2): not the hooked openat
+print("ok" if fd >= 0 else errno.errorcode[ctypes.get_errno()])
+`).out;
+  const viaOpenat = (file: string) => py(`
+import errno
+try:
+    open(${JSON.stringify(file)}).read(); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`).out;
+  const catOnly = (file: string) => policy("deny-cat", `  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "${file}"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/cat"
+      matchActions:
+      - action: Override
+        argError: -1
+`);
+
+  for (const mode of ["open", "closed"] as const) {
+    test(`${mode}: an open of a watched file that no hook decided on is ${mode === "open" ? "allowed" : "denied"}`, async () => {
+      const dir = tempDir(`tp-fanotify-${mode}-`);
+      const file = path.join(dir, "watched.txt");
+      fs.writeFileSync(file, "x\n");
+      const agent = await startAgentWithPolicies(dir, { "deny-cat": catOnly(file) }, ["--fanotify-fail", mode]);
+      try {
+        assert.notEqual(spawnSync("/usr/bin/cat", [file]).status, 0, "the selector's binary is denied");
+        assert.equal(viaOpenat(file), "ok", "a process the selector does not match, through the hooked openat");
+        assert.equal(rawOpen(file), mode === "open" ? "ok" : "EPERM", "open(2), which no hook saw");
+      } finally {
+        assert.equal(await agent.stop(), 0, agent.logs());
       }
     });
   }

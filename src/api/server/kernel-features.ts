@@ -64,6 +64,22 @@ function loads(native: NativeAddon | undefined, objectPath: string | undefined, 
   }
 }
 
+function cgroupV2(read: (p: string) => string | undefined): boolean {
+  return (read("/proc/self/mounts") ?? "").split("\n").some((l) => l.split(" ")[2] === "cgroup2");
+}
+
+/** The Override mechanisms this kernel offers, in the order the compiler prefers them. */
+export function overrideMechanisms(features: readonly KernelFeature[]): string[] {
+  const on = (n: string) => features.find((f) => f.name === n)?.enabled ?? false;
+  return [
+    ...(on("override_return") && on("kprobe") ? ["override_return"] : []),
+    ...(on("fmodret") ? ["fmod_ret"] : []),
+    ...(on("lsm") ? ["lsm"] : []),
+    ...(on("cgroup_sock_addr") ? ["cgroup"] : []),
+    ...(on("fanotify_perm") ? ["fanotify"] : []),
+  ];
+}
+
 /** Detects every feature; cheap enough to run at start and per `tetra probe`. */
 export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
   const read = env.readFile ?? defaultRead;
@@ -84,6 +100,7 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
     "bpf_override_return", "bpf_send_signal", "bpf_probe_write_user", "bpf_trampoline_link_prog", "bpf_lsm_file_open",
     "bpf_kprobe_multi_cookie", "bpf_kprobe_multi_link_lops", "bpf_uprobe_multi_cookie", "within_error_injection_list", "bpf_strstr",
     "bpf_copy_from_user_str", "bpf_ringbuf_output", "kprobe_multi_link_handler", "uprobe_multi_link_handler",
+    "__cgroup_bpf_run_filter_sock_addr", "fanotify_write",
   ]) {
     if (kallsyms.includes(` ${want}\n`)) symbols.add(want);
   }
@@ -128,6 +145,9 @@ export function probeKernelFeatures(env: ProbeEnv = {}): KernelFeature[] {
     // tetragon-ts's own, after Tetragon's list: what kernel-function hooks and events need
     { name: "kprobe", enabled: exists("/sys/bus/event_source/devices/kprobe") },
     { name: "ringbuf", enabled: kallsyms ? symbols.has("bpf_ringbuf_output") : atLeast(ver, 5, 8) },
+    // where Override falls back to without override_return, fmod_ret and BPF-LSM
+    { name: "cgroup_sock_addr", enabled: symbols.has("__cgroup_bpf_run_filter_sock_addr") && cgroupV2(read) },
+    { name: "fanotify_perm", enabled: symbols.has("fanotify_write") },
   ];
 }
 

@@ -14,6 +14,7 @@ import {
 } from "../../../api/gen/tetragon/sensors_pb";
 import type { ConfigValue } from "../../../config";
 import type { ServerDeps } from "../deps";
+import { overrideMechanisms } from "../kernel-features";
 
 export const AGENT_NAME = "tetragon";
 
@@ -32,9 +33,13 @@ export function infoResponse(deps: ServerDeps): GetInfoResponse {
     version: deps.version,
     name: AGENT_NAME,
     probes: deps.features().map((f) => create(GetInfoResponse_ProbeSchema, { Name: f.name, Enabled: f.enabled })),
-    conf: Object.keys(deps.config)
-      .sort()
-      .map((key) => create(GetInfoResponse_ConfValSchema, { key, value: packConfValue(deps.config[key]) })),
+    conf: [
+      ...Object.keys(deps.config)
+        .sort()
+        .map((key) => create(GetInfoResponse_ConfValSchema, { key, value: packConfValue(deps.config[key]) })),
+      // tetragon-ts: what carries out Override here, in the order policies use them
+      create(GetInfoResponse_ConfValSchema, { key: "override-mechanisms", value: packConfValue(overrideMechanisms(deps.features()).join(",")) }),
+    ],
     build: create(GetInfoResponse_BuildInfoSchema, { goVersion: `node ${process.version}`, commit: "", time: "", modified: "" }),
   });
 }
