@@ -59,11 +59,18 @@ static __always_inline struct deny_entry *decision(__u32 kind)
 static __always_inline int cgroup_verdict(__u32 kind, __u32 stat)
 {
 	struct deny_entry *e = decision(kind);
+	__u32 tid;
 
 	if (!e)
 		return 1;
 	ecount(stat);
 	bpf_set_retval(e->err);
+	/* a NotifyEnforcer decision is used up by the call it fails (an Override's goes at
+	 * its own syscall's exit) */
+	if (e->kinds & DENY_K_ENFORCER) {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_delete_elem(&deny_map, &tid);
+	}
 	return 0;
 }
 

@@ -158,9 +158,9 @@ test("rejections name the missing kernel feature and the field", () => {
 test("NotifyEnforcer: enforcers route by kernel, and the action carries the enforcer's deny kinds", () => {
   const spec = syscall("sys_connect", 1, "sockaddr", '        operator: "SPort"\n        values: ["25"]', "      - action: NotifyEnforcer\n        argError: -1\n        argSig: 9\n") + "  enforcers:\n  - calls:\n    - \"sys_connect\"\n    - \"sys_bind\"\n";
   const here = compile(spec);
-  assert.deepEqual(here.enforcers.map((e) => [e.mechanism, e.kinds, e.calls]), [["cgroup", DENY_K.CONNECT | DENY_K.BIND, ["__x64_sys_connect", "__x64_sys_bind"]]]);
+  assert.deepEqual(here.enforcers.map((e) => [e.mechanism, e.kinds, e.calls]), [["cgroup", DENY_K.CONNECT | DENY_K.BIND | DENY_K.ENFORCER, ["__x64_sys_connect", "__x64_sys_bind"]]]);
   const [a] = here.hooks[0].selectors[0].actions;
-  assert.deepEqual(a, { action: ACT.NOTIFY_ENFORCER, arg: -1, scope: 9, kinds: DENY_K.CONNECT | DENY_K.BIND });
+  assert.deepEqual(a, { action: ACT.NOTIFY_ENFORCER, arg: -1, scope: 9, kinds: DENY_K.CONNECT | DENY_K.BIND | DENY_K.ENFORCER });
   assert.equal(compile(spec, env(WITH_OVERRIDE_RETURN)).enforcers[0].mechanism, "override_return");
   assert.equal(compile(spec, env(WITH_FMOD_RET)).enforcers[0].mechanism, "fmod_ret");
   assert.match(rejection(spec.replace('"sys_bind"', '"sys_write"')), /spec\.enforcers\[0\]\.calls: an enforcer on write needs/);

@@ -98,6 +98,7 @@ export function enforcerPlans(policy: TracingPolicy, env: CompileEnv, expand: (c
     if (other >= 0 || !env.cgroupV2) {
       fail(`${path}.calls`, `an enforcer on ${names[Math.max(other, 0)]} needs ${NO_OVERRIDE}, which this kernel does not have; without them enforcers can fail ${Object.keys(CGROUP_CALLS).join(", ")} (cgroup BPF)`);
     }
-    return { path, calls, mechanism: "cgroup", kinds: names.reduce((k, n) => k | CGROUP_CALLS[n], 0) };
+    // ENFORCER marks the decision as one the failed call uses up
+    return { path, calls, mechanism: "cgroup", kinds: names.reduce<number>((k, n) => k | CGROUP_CALLS[n], DENY_K.ENFORCER) };
   });
 }
