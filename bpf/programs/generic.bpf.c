@@ -1099,7 +1099,7 @@ static __always_inline int do_action(struct generic_scratch *s, struct hook_conf
 }
 
 /* Runs the selector's actions of the given phases; returns 1 when the event is to be posted. */
-static __always_inline int do_actions(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id,
+static __noinline int do_actions(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id,
 				      int sel_idx, __u32 phases)
 {
 	struct hook_counters *hc = bpf_map_lookup_elem(&hook_stats, &hook_id);
@@ -1363,38 +1363,44 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 SEC("tracepoint")
 int generic_tracepoint(void *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	return 0;
 }
 
 SEC("tracepoint")
 int generic_tracepoint_exit(void *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	return 0;
 }
 
 /* raw tracepoints: the record is the u64 argument array (attach cookies need Linux 6.10) */
 SEC("raw_tp")
 int generic_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	return 0;
 }
 
 SEC("uprobe")
 int generic_uprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	return 0;
 }
 
 SEC("uretprobe")
 int generic_uretprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	return 0;
 }
 
 SEC("kprobe")
 int generic_kprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	return 0;
 }
 
 /* The same for hooks that Override a call: only functions open to error injection take it,
@@ -1412,20 +1418,23 @@ int generic_kprobe_override(struct pt_regs *ctx)
 SEC("kretprobe")
 int generic_kretprobe(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	return 0;
 }
 
 /* kprobe.multi: one link for many functions, each function's cookie names its slot */
 SEC("kprobe.multi")
 int generic_kprobe_multi(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 0);
+	return 0;
 }
 
 SEC("kretprobe.multi")
 int generic_kretprobe_multi(struct pt_regs *ctx)
 {
-	return generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	generic_hook(ctx, bpf_get_attach_cookie(ctx) & ATTACH_ID_MASK, 1);
+	return 0;
 }
 
 /* fentry, fexit and LSM programs name their target when they load: each target gets its own
@@ -1437,13 +1446,15 @@ const volatile __u32 fixed_slot = 0;
 SEC("fentry")
 int generic_fentry(__u64 *ctx)
 {
-	return generic_hook(ctx, fixed_slot, 0);
+	generic_hook(ctx, fixed_slot, 0);
+	return 0;
 }
 
 SEC("fexit")
 int generic_fexit(__u64 *ctx)
 {
-	return generic_hook(ctx, fixed_slot, 1);
+	generic_hook(ctx, fixed_slot, 1);
+	return 0;
 }
 
 /* fmod_ret: a non-zero return skips the function and becomes its return value (Override). */

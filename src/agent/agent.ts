@@ -271,7 +271,7 @@ export class Agent {
     this.timers = [];
     await this.profiler.stop();
     const keepPins = this.config["keep-sensors-on-exit"] || !this.config["release-pinned-bpf"];
-    this.tracing?.stop(keepPins);
+    this.tracing?.stop(keepPins, this.config["keep-sensors-on-exit"]);
     this.tracing = undefined;
     if (this.sensor) {
       this.pollKernelStats();

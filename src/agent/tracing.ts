@@ -204,8 +204,9 @@ export class Tracing {
     this.lastStats = stats;
   }
 
-  stop(keepPins = false): void {
-    this.policies.clear();
-    this.sensor.close(keepPins);
+  /** keepSensors (--keep-sensors-on-exit): the policies' hooks and enforcement stay in the kernel. */
+  stop(keepPins = false, keepSensors = false): void {
+    if (!keepSensors) this.policies.clear();
+    this.sensor.close(keepPins, keepSensors);
   }
 }

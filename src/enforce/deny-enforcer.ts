@@ -126,6 +126,12 @@ export class DenyEnforcer {
     return () => releases.forEach((r) => r());
   }
 
+  /** Pins every link (--keep-sensors-on-exit): they stay attached after close(). */
+  pinLinks(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [key, s] of this.shared) s.link.pin(`${dir}/enforce-${key.replace(/[^A-Za-z0-9_]/g, "_")}`);
+  }
+
   /** What is attached now, for logs and tests. */
   attached(): string[] {
     return [...this.shared.keys()];

@@ -101,7 +101,13 @@ export class PolicyEnforcement {
     return out;
   }
 
-  close(): void {
+  /** keepLinksIn: pin the cgroup and enforcer links there (fanotify groups end with the agent). */
+  close(keepLinksIn?: string): void {
+    if (keepLinksIn) {
+      const guards = [...this.live].reduce((n, h) => n + h.guards.length, 0);
+      if (guards) this.log.warn({ guards }, "fanotify enforcement ends with the agent: a fanotify group cannot outlive its process");
+      this.deny.pinLinks(keepLinksIn);
+    }
     for (const h of [...this.live]) h.release();
     this.deny.close();
   }

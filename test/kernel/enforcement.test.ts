@@ -609,3 +609,31 @@ except OSError as e:
     });
   }
 });
+
+describe("--keep-sensors-on-exit", () => {
+  test("enforcement outlives the agent until the next start", async () => {
+    const dir = tempDir("tp-enforce-keep-");
+    const s = await pyServer(LISTENERS);
+    const forbidden = Number(s.line.split(" ")[1]);
+    try {
+      const bpfDir = `tetragon-keep-${process.pid}`;
+      const agent = await startAgentWithPolicies(dir, {
+        "deny-connect": connectPolicy("deny-connect", forbidden, "      - action: Override\n        argError: -13"),
+      }, ["--keep-sensors-on-exit", "--bpf-dir", bpfDir]);
+      assert.equal(tryConnect(forbidden), "EACCES");
+      assert.equal(await agent.stop(), 0, agent.logs());
+      assert.equal(tryConnect(forbidden), "EACCES", "kept after the agent stopped");
+      assert.match(cgroupPrograms(), /deny_connect4/);
+      const next = await startAgent(["--bpf-dir", bpfDir]);
+      try {
+        assert.equal(tryConnect(forbidden), "ok", "the next start removed what the last one kept");
+        assert.doesNotMatch(cgroupPrograms(), /deny_/);
+      } finally {
+        assert.equal(await next.stop(), 0, next.logs());
+      }
+      fs.rmSync(`/sys/fs/bpf/${bpfDir}`, { recursive: true, force: true });
+    } finally {
+      s.stop();
+    }
+  });
+});

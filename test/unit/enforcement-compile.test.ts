@@ -80,6 +80,29 @@ test("kretprobe return value on the kprobe route", () => {
   assert.equal(h.retOff, PT_REGS_RET);
 });
 
+test("fentries override through fmod_ret: security_ functions on any kernel with trampolines, others need error injection", () => {
+  const fentry = (fn: string) => `  fentries:
+  - call: "${fn}"
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["/etc/shadow"]
+      matchActions:
+      - action: Override
+        argError: -1
+`;
+  const protos = { functionProto: (fn: string) => ({ params: [{ ctype: "struct file *", size: 8, signed: false, name: "file" }], ret: { ctype: "int", size: 4, signed: true }, fn }) };
+  const [h] = compile(fentry("security_file_open"), env({ fentry: true, ...protos })).hooks;
+  assert.deepEqual(h.attach, { kind: "fentry", func: "security_file_open", withReturn: false, nargs: 1, modifyReturn: true });
+  assert.equal(h.enforcement?.mechanism, "fmod_ret");
+  assert.match(rejection(fentry("vfs_open"), env({ fentry: true, ...protos })), /needs fmod_ret, which this kernel allows only on security_ functions/);
+  assert.equal(compile(fentry("vfs_open"), env({ fentry: true, fmodRet: true, ...protos })).hooks[0].enforcement?.mechanism, "fmod_ret");
+});
+
 test("BPF-LSM hooks override with their verdict", () => {
   const [h] = compile(`  lsmhooks:
   - hook: "file_open"

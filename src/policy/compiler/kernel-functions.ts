@@ -91,8 +91,11 @@ export function kernelFunctionHook(
   });
   // Override: the kprobe's bpf_override_return, fmod_ret instead of fentry, or the LSM verdict
   const override = overrideActionsIn(spec.selectors);
-  if (override && kind === "kprobe" && !env.overrideReturn) fail(callPath, `Override on a kprobe needs bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE), which this kernel does not have${env.fmodRet ? ": hook it with fentries, which override through fmod_ret" : ""}`);
-  if (override && kind === "fentry" && !env.fmodRet) fail(callPath, "Override on an fentry hook needs fmod_ret, which this kernel does not have");
+  // fmod_ret: the kernel allows it on security_* functions, and on functions open to error
+  // injection where it has CONFIG_FUNCTION_ERROR_INJECTION
+  const modifiable = env.fmodRet || (env.fentry && fn.startsWith("security_"));
+  if (override && kind === "kprobe" && !env.overrideReturn) fail(callPath, `Override on a kprobe needs bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE), which this kernel does not have${modifiable ? ": hook it with fentries, which override through fmod_ret" : ""}`);
+  if (override && kind === "fentry" && !modifiable) fail(callPath, `Override on an fentry hook needs fmod_ret, which this kernel allows only on security_ functions${env.fentry ? "" : " (and it has no BPF trampolines)"}`);
   const attach: HookPlan["attach"] = kind === "lsm"
     ? { kind: "lsm", hook: fn }
     : kind === "kprobe" ? { kind, func: fn, withReturn: wantsReturn, nargs: nparams, ...(override ? { override } : {}) }

@@ -148,6 +148,11 @@ export class GenericSensor {
     for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
     for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) this.freeSlots.push(i);
     for (let i = MBSET_AGENT_CLI_BIT - 1; i >= 0; i--) this.freeFollowBits.push(i);
+    // hooks and enforcement an earlier agent kept (--keep-sensors-on-exit) end when this one starts
+    if (fs.existsSync(this.linkPinDir)) {
+      fs.rmSync(this.linkPinDir, { recursive: true, force: true });
+      this.log.info({ dir: this.linkPinDir }, "removed the links an earlier agent kept");
+    }
   }
 
   get loaded(): boolean {
@@ -206,9 +211,16 @@ export class GenericSensor {
     return obj;
   }
 
+  /** Where --keep-sensors-on-exit pins the links, so that hooks and enforcement outlive the agent. */
+  get linkPinDir(): string {
+    return path.join(this.cfg.pinDir, "links");
+  }
+
+  /** What an agent that kept its sensors left: unpinned here, which detaches it. */
   private removeStalePins(): void {
     fs.mkdirSync(this.cfg.pinDir, { recursive: true });
     for (const m of SHARED_MAPS) fs.rmSync(this.pinOf(m), { force: true });
+    fs.rmSync(this.linkPinDir, { recursive: true, force: true });
   }
 
   private fd(name: string): number {
@@ -543,11 +555,21 @@ export class GenericSensor {
     return inst.hooks.length * HOOK_CONFIG.SIZE + e.strEq.length * 272 + (e.strPrefix.length + e.strPostfix.length) * 320 + e.num.length * 24 + e.addr.length * 64;
   }
 
-  close(keepPins = false): void {
-    this.enforcement?.close();
+  /**
+   * Detaches and frees everything. keepLinks (--keep-sensors-on-exit) pins every link first:
+   * the hooks, their maps and the cgroup and enforcer programs stay in the kernel until the
+   * next start removes the pins.
+   */
+  close(keepPins = false, keepLinks = false): void {
+    if (keepLinks && this.attachments.size) fs.mkdirSync(this.linkPinDir, { recursive: true });
+    this.enforcement?.close(keepLinks ? this.linkPinDir : undefined);
     const destroyed = new Set<NativeLink>();
+    let n = 0;
     for (const at of this.attachments.values()) {
-      if (!destroyed.has(at.link)) at.link.destroy();
+      if (!destroyed.has(at.link)) {
+        if (keepLinks) at.link.pin(path.join(this.linkPinDir, `hook-${n++}`));
+        at.link.destroy();
+      }
       destroyed.add(at.link);
       if (at.obj !== this.fdOwner) at.obj?.close();
     }
@@ -558,7 +580,7 @@ export class GenericSensor {
     this.fdOwner = undefined;
     this.objs.clear();
     this.fds.clear();
-    if (had && !keepPins) {
+    if (had && !keepPins && !keepLinks) {
       for (const m of SHARED_MAPS) fs.rmSync(this.pinOf(m), { force: true });
       try {
         fs.rmdirSync(this.cfg.pinDir);
