@@ -1359,6 +1359,14 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	return r.s->override_set ? r.s->override_ret : 0;
 }
 
+/* Loads nothing but the maps: the object that owns them when a policy's first hooks are all
+ * programs that need an object of their own (fentry, LSM). */
+SEC("tracepoint")
+int generic_maps(void *ctx)
+{
+	return 0;
+}
+
 /* Entry and exit are separate programs: each one is verified with only its own path. */
 SEC("tracepoint")
 int generic_tracepoint(void *ctx)

@@ -102,7 +102,9 @@ const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_o
 
 /** Programs that name their target at load: one object per target, its slot a constant of it. */
 const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm", "generic_fmod_ret"]);
-const ALL_PROGRAMS = Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]);
+/** a program with no work: loaded to create the shared maps when no other shared object is needed */
+const MAPS_ONLY = "generic_maps";
+const ALL_PROGRAMS = [...Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]), MAPS_ONLY];
 
 /** One attachment of a generic program; every hook on the same target shares it. */
 interface Attachment {
@@ -431,6 +433,7 @@ export class GenericSensor {
         this.load(this.cfg.kprobeMulti && t.spec.kind === "kprobe" && MULTI_PROGRAM[t.prog] ? MULTI_PROGRAM[t.prog] : t.prog);
       }
     }
+    if (!this.fdOwner) this.load(MAPS_ONLY);
     if (compiled.hooks.length > this.freeIds.length) {
       throw new Error(`not enough hook slots: the policy needs ${compiled.hooks.length}, ${this.freeIds.length} are free`);
     }
