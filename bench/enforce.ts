@@ -30,6 +30,8 @@ const LOOP = path.join(work, "enforce-loop");
 const PLAIN = path.join(work, "plain");
 const WATCHED = path.join(work, "watched");
 const SOCK = path.join(work, "tetragon.sock");
+// the file the non-matching open policy names lives apart: fanotify watches its directory
+const OTHER_DIR = path.join(work, "other");
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,7 +79,7 @@ const OPEN_OTHER = policy("bench-open-other", `  - call: "sys_openat"
     - matchArgs:
       - index: 1
         operator: "Equal"
-        values: ["${path.join(work, "never-opened")}"]
+        values: ["${path.join(OTHER_DIR, "never-opened")}"]
       matchActions:
       - action: Override
         argError: -1
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   const cc = spawnSync("gcc", ["-O2", "-o", LOOP, path.join(ROOT, "bench/enforce-loop.c")], { encoding: "utf8" });
   if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
   fs.writeFileSync(PLAIN, "x");
+  fs.mkdirSync(OTHER_DIR);
   fs.writeFileSync(WATCHED, "x");
   const agent: ChildProcess = spawn(process.execPath, [AGENT_MAIN, "--server-address", `unix://${SOCK}`, "--bpf-dir", `tetragon-bench-${process.pid}`,
     "--export-filename", path.join(work, "events.log"), "--run-dir", work], { stdio: ["ignore", "ignore", "pipe"] });

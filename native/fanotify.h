@@ -21,7 +21,8 @@ struct GuardCore {
 
   ~GuardCore();
   void Run();
-  void Drain();
+  // Answers what is queued; returns how many reads found events.
+  int Drain();
   void Answer(const ::fanotify_event_metadata* m, uint64_t readNs);
   // Stops and joins the thread, closes every fd. Idempotent.
   void Shutdown();
@@ -32,6 +33,7 @@ struct GuardCore {
   bool failClosed = false;
   bool reportTid = true;  // false: fanotify reports the tgid (FAN_REPORT_TID refused)
   int ownPid = 0;
+  std::atomic<bool> stopping{false};
   std::thread thread;
 
   // Written by the answering thread only (relaxed), read by JS.
