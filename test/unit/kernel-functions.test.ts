@@ -211,3 +211,21 @@ test("a kernel without fentry or BPF-LSM: the policy is rejected naming the miss
   - hook: file_open
 `, env({ lsm: false })), /spec\.lsmhooks\[0\]: this kernel does not run BPF-LSM programs/);
 });
+
+test("generated_ftrace lists: every traceable function the pattern matches, one hook each; none without kprobes", () => {
+  const spec = `  lists:
+  - name: "tcp"
+    type: "generated_ftrace"
+    pattern: "^(tcp_connect|inet_csk_.*)$"
+  kprobes:
+  - call: "list:tcp"
+    syscall: false
+    args:
+    - index: 0
+      type: "sock"
+`;
+  const p = compile(spec);
+  assert.deepEqual(p.hooks.map((h) => h.meta.functionName), ["inet_csk_accept", "tcp_connect"]);
+  assert.match(rejection(spec.replace("^(tcp_connect|inet_csk_.*)$", "^nothing_like_this$")), /no traceable kernel function matches/);
+  assert.match(rejection(spec, env({ kprobes: false })), /generated_ftrace lists need kprobes/);
+});

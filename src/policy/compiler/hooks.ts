@@ -83,13 +83,21 @@ function baseMeta(policy: TracingPolicy, kind: EventMeta["kind"], spec: { messag
   };
 }
 
-function expandCalls(policy: TracingPolicy, call: string, path: string, tracefsRoot?: string): string[] {
+function expandCalls(policy: TracingPolicy, call: string, path: string, env: CompileEnv): string[] {
   if (!call.startsWith("list:")) return [call];
   const name = call.slice(5);
   const list = (policy.spec.lists ?? []).find((l) => l.name === name);
   if (!list) fail(`${path}.call`, `no list named '${name}' in spec.lists`);
-  if (list.type === "generated_syscalls") return syscallNames(tracefsRoot);
-  if (list.type === "generated_ftrace") fail(`${path}.call`, "generated_ftrace lists need kprobes, which this kernel does not have");
+  if (list.type === "generated_syscalls") return syscallNames(env.tracefsRoot);
+  if (list.type === "generated_ftrace") {
+    if (!env.kprobes || !env.kprobeTargets) fail(`${path}.call`, "generated_ftrace lists need kprobes, which this kernel does not have");
+    // the kernel functions kprobes can attach to whose names the pattern matches
+    const re = new RegExp(list.pattern ?? "");
+    const fns = [...env.kprobeTargets()].filter((f) => re.test(f)).sort();
+    if (!fns.length) fail(`${path}.call`, `list '${name}': no traceable kernel function matches ${list.pattern}`);
+    if (fns.length > LIMITS.MAX_HOOKS) fail(`${path}.call`, `list '${name}': ${fns.length} functions match ${list.pattern}, at most ${LIMITS.MAX_HOOKS} hooks`);
+    return fns;
+  }
   return list.values ?? [];
 }
 
@@ -330,7 +338,7 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
   };
   const spec = policy.spec;
   let enforcers: CompiledPolicy["enforcers"] = [];
-  attempt(() => { enforcers = enforcerPlans(policy, env, (c, p) => expandCalls(policy, c, p, env.tracefsRoot)); });
+  attempt(() => { enforcers = enforcerPlans(policy, env, (c, p) => expandCalls(policy, c, p, env)); });
   env.safety = {
     protectedBinaries: env.protectedBinaries,
     allowUnfiltered: optionValue(policy, UNFILTERED_OPTION) === "true",
@@ -344,7 +352,7 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
   }
   (spec.kprobes ?? []).forEach((k, i) => attempt(() => {
     const path = `spec.kprobes[${i}]`;
-    for (const call of expandCalls(policy, k.call, path, env.tracefsRoot)) {
+    for (const call of expandCalls(policy, k.call, path, env)) {
       if (k.syscall) hooks.push(syscallHook(policy, k, call, path, values, env, followSets));
       else if (env.kprobes) hooks.push(kernelFunctionHook(policy, k, call, path, values, env, followSets, "kprobe", dataArgs(k.data, true)));
       else {
@@ -357,7 +365,7 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
   (spec.fentries ?? []).forEach((f, i) => attempt(() => {
     const path = `spec.fentries[${i}]`;
     if (!env.fentry) fail(path, "this kernel does not run fentry programs (BPF trampolines: a probe program failed to load): hook the function with kprobes, or use a kernel with fentry");
-    for (const call of expandCalls(policy, f.call, path, env.tracefsRoot)) {
+    for (const call of expandCalls(policy, f.call, path, env)) {
       hooks.push(kernelFunctionHook(policy, f, call, path, values, env, followSets, "fentry"));
     }
   }));
