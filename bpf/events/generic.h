@@ -252,6 +252,8 @@ enum generic_action {
 	ACT_SIGNAL = 4,
 	ACT_OVERRIDE = 5,
 	ACT_NOTIFY_ENFORCER = 6,
+	ACT_TRACK_SOCK = 7,     /* arg: the slot of the sock */
+	ACT_UNTRACK_SOCK = 8,
 };
 
 struct selector_action {
@@ -289,6 +291,12 @@ struct selector {
 #define HOOK_F_ENABLED 0x1
 #define HOOK_F_RETURN 0x2     /* report the return value: the event is sent from the exit hook */
 #define HOOK_F_MONITOR 0x4    /* policy-mode monitor: enforcement actions are only counted */
+#define HOOK_F_RET_TRACK_SOCK 0x10   /* returnArgAction TrackSock: the returned sock */
+#define HOOK_F_RET_UNTRACK_SOCK 0x20
+/* bits 16..19: 1 + the slot of the hook's first sock argument; a tracked sock's events
+ * belong to the process that tracked it */
+#define HOOK_SOCK_SLOT_SHIFT 16
+#define HOOK_SOCK_SLOT_MASK 0xf0000
 /* Override carried out elsewhere: DENY_K_* kinds of deny_map entries, bits 8..15 */
 #define HOOK_DENY_SHIFT 8
 #define HOOK_DENY_MASK 0xff00

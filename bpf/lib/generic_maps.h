@@ -132,6 +132,20 @@ struct {
 	__type(value, __u64);
 } generic_stats SEC(".maps");
 
+/* TrackSock: a sock (kernel address) → the process that owns it */
+struct sock_owner {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ktime;        /* the process's exec ktime, as in execve_map */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u64);
+	__type(value, struct sock_owner);
+} socktrack_map SEC(".maps");
+
 /* per hook: events posted, and actions taken (for tetra tp list and metrics) */
 struct hook_counters {
 	__u64 posted;

@@ -1029,6 +1029,40 @@ static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id,
 #define PHASE_POST 0x2    /* matchActions that decide the event: where the event is sent */
 #define PHASE_RETURN 0x4  /* matchReturnActions: after matchReturnArgs matched */
 
+static __noinline void track_sock(struct generic_scratch *s, __u64 sk, int track)
+{
+	struct sock_owner o = { .tgid = s->msg.pid, .ktime = s->msg.proc_ktime };
+
+	if (!sk)
+		return;
+	if (track)
+		bpf_map_update_elem(&socktrack_map, &sk, &o, BPF_ANY);
+	else
+		bpf_map_delete_elem(&socktrack_map, &sk);
+}
+
+static __noinline void track_sock_slot(struct generic_scratch *s, __u32 slot, int track)
+{
+	if (slot < MAX_ARGS)
+		track_sock(s, s->msg.args[slot].value, track);
+}
+
+/* The event of a tracked sock belongs to the process that tracked it. */
+static __noinline void sock_owner_of(struct generic_scratch *s, __u32 slot)
+{
+	struct sock_owner *o;
+	__u64 sk;
+
+	if (slot >= MAX_ARGS)
+		return;
+	sk = s->msg.args[slot].value;
+	o = bpf_map_lookup_elem(&socktrack_map, &sk);
+	if (o) {
+		s->msg.pid = o->tgid;
+		s->msg.proc_ktime = o->ktime;
+	}
+}
+
 /* One action. `now` says whether it runs in this phase; returns 0 when it drops the event. */
 static __always_inline int do_action(struct generic_scratch *s, struct hook_config *cfg, __u32 hook_id,
 				     struct selector *sel, struct selector_action *a, int post_now,
@@ -1048,6 +1082,11 @@ static __always_inline int do_action(struct generic_scratch *s, struct hook_conf
 			return 1;
 		hc->nopost++;
 		return 0;
+	case ACT_TRACK_SOCK:
+	case ACT_UNTRACK_SOCK:
+		if (post_now)
+			track_sock_slot(s, a->arg, a->action == ACT_TRACK_SOCK);
+		return 1;
 	case ACT_SIGKILL:
 	case ACT_SIGNAL:
 	case ACT_OVERRIDE:
@@ -1193,6 +1232,8 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 
 		u.mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
 	}
+	if (cfg->flags & HOOK_SOCK_SLOT_MASK)
+		sock_owner_of(s, ((cfg->flags & HOOK_SOCK_SLOT_MASK) >> HOOK_SOCK_SLOT_SHIFT) - 1);
 	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
 	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
 	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
@@ -1293,6 +1334,8 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	}
 
 	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
+	if (cfg->flags & (HOOK_F_RET_TRACK_SOCK | HOOK_F_RET_UNTRACK_SOCK))
+		track_sock(s, s->msg.ret, cfg->flags & HOOK_F_RET_TRACK_SOCK);
 	if (do_actions(s, cfg, hook_id, sel, PHASE_POST | (sel >= 0 ? PHASE_RETURN : 0)))
 		emit(s);
 	return 0;

@@ -47,9 +47,11 @@ export const MATCH_F_SIGNED = 0x1;
 export const MATCH_F_SOCK = 0x2;
 export const SOCK_BLOB = { family: 0, sport: 2, dport: 4, protocol: 6, type: 8, state: 10, mark: 12, priority: 16, saddr: 24, daddr: 40, cookie: 56, SIZE: 64 } as const;
 
-export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4, OVERRIDE: 5, NOTIFY_ENFORCER: 6 } as const;
+export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4, OVERRIDE: 5, NOTIFY_ENFORCER: 6, TRACK_SOCK: 7, UNTRACK_SOCK: 8 } as const;
 
-export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4 } as const;
+export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4, RET_TRACK_SOCK: 0x10, RET_UNTRACK_SOCK: 0x20 } as const;
+/** hook_config.flags bits 16..19: 1 + the slot of the hook's first sock argument (TrackSock attribution) */
+export const HOOK_SOCK_SLOT_SHIFT = 16;
 /** hook_config.flags bits 8..15: DENY_K kinds of the Override a hook leaves to others (bpf/lib/deny.h) */
 export const HOOK_DENY_SHIFT = 8;
 export const DENY_K = { OPEN: 0x1, EXEC: 0x2, CONNECT: 0x4, BIND: 0x8, SENDMSG: 0x10, SOCKET: 0x20, ENFORCER: 0x40 } as const;

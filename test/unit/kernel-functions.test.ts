@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { parsePolicy } from "../../src/policy";
 import { compilePolicy, type CompileEnv } from "../../src/policy/compiler/hooks";
 import { CompileError } from "../../src/policy/compiler/errors";
-import { ARG_F, GT, MOP } from "../../src/decode/generic-layout";
+import { ACT, ARG_F, GT, HOOK_F, HOOK_SOCK_SLOT_SHIFT, MOP } from "../../src/decode/generic-layout";
 import { PT_REGS_ARGS, PT_REGS_RET } from "../../src/policy/compiler/args";
 
 const ptr = (s: string) => ({ ctype: `struct ${s} *`, size: 8, signed: false });
@@ -228,4 +228,55 @@ test("generated_ftrace lists: every traceable function the pattern matches, one 
   assert.deepEqual(p.hooks.map((h) => h.meta.functionName), ["inet_csk_accept", "tcp_connect"]);
   assert.match(rejection(spec.replace("^(tcp_connect|inet_csk_.*)$", "^nothing_like_this$")), /no traceable kernel function matches/);
   assert.match(rejection(spec, env({ kprobes: false })), /generated_ftrace lists need kprobes/);
+});
+
+test("TrackSock and UntrackSock: the sock's slot in the action, returnArgAction on a returned sock, the attribution slot", () => {
+  const p = compile(`  kprobes:
+  - call: "tcp_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "sock"
+    selectors:
+    - matchActions:
+      - action: TrackSock
+        argSock: 0
+  - call: "inet_csk_accept"
+    syscall: false
+    return: true
+    args:
+    - index: 1
+      type: "int"
+    returnArg:
+      index: 0
+      type: "sock"
+    returnArgAction: TrackSock
+`);
+  const [connect, accept] = p.hooks;
+  assert.deepEqual(connect.selectors[0].actions, [{ action: ACT.TRACK_SOCK, arg: 0, scope: 0 }]);
+  assert.equal((connect.flags >> HOOK_SOCK_SLOT_SHIFT) & 0xf, 1, "events of tracked socks: slot 0 + 1");
+  assert.equal(accept.flags & HOOK_F.RET_TRACK_SOCK, HOOK_F.RET_TRACK_SOCK);
+  assert.match(rejection(`  kprobes:
+  - call: "fd_install"
+    syscall: false
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchActions:
+      - action: TrackSock
+        argSock: 0
+`), /argSock: TrackSock tracks a sock: argument 0 has type int/);
+  assert.match(rejection(`  kprobes:
+  - call: "commit_creds"
+    syscall: false
+    return: true
+    args:
+    - index: 0
+      type: "cred"
+    returnArg:
+      index: 0
+      type: "int"
+    returnArgAction: UntrackSock
+`), /returnArgAction: UntrackSock needs a returnArg of type sock/);
 });

@@ -1,6 +1,6 @@
 /** Policy sections to hook plans: syscalls (through their tracepoints), tracepoints, uprobes. */
 import * as fs from "node:fs";
-import { ACT, GenericOp, GT, HOOK_DENY_SHIFT, HOOK_F, LIMITS } from "../../decode/generic-layout";
+import { ACT, GenericOp, GT, HOOK_DENY_SHIFT, HOOK_F, HOOK_SOCK_SLOT_SHIFT, LIMITS } from "../../decode/generic-layout";
 import type { KProbeArg, KProbeSpec, TracepointSpec, TracingPolicy, UProbeSpec } from "../types";
 import {
   archSyscallPrefix, readFormat, syscallBaseName, syscallNames, TracefsError, type TracepointFormat,
@@ -377,7 +377,19 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
   (spec.tracepoints ?? []).forEach((t, i) => attempt(() => hooks.push(tracepointHook(policy, t, `spec.tracepoints[${i}]`, values, env, followSets))));
   (spec.uprobes ?? []).forEach((u, i) => attempt(() => hooks.push(...uprobeHooks(policy, u, `spec.uprobes[${i}]`, values, followSets, env))));
   if (spec.usdts?.length) issues.push({ path: "spec.usdts", reason: "USDT probes are not supported by tetragon-ts yet" });
+  (spec.kprobes ?? []).forEach((k, i) => {
+    if (!k.returnArgAction) return;
+    const path = `spec.kprobes[${i}].returnArgAction`;
+    for (const h of hooks.filter((x) => x.path === `spec.kprobes[${i}]`)) {
+      if (h.meta.returnArg?.gt !== GT.SOCK) issues.push({ path, reason: `${k.returnArgAction} needs a returnArg of type sock` });
+      else if (h.meta.returnArg.slot !== undefined) issues.push({ path, reason: `${k.returnArgAction} on the return value of a stand-in (${h.description}) is not supported` });
+      else h.flags |= k.returnArgAction === "TrackSock" ? HOOK_F.RET_TRACK_SOCK : HOOK_F.RET_UNTRACK_SOCK;
+    }
+  });
   for (const h of hooks) {
+    // events of a tracked sock go to the process that tracked it
+    const sock = h.meta.args.find((a) => a.gt === GT.SOCK);
+    if (sock && sock.slot < 15) h.flags |= (sock.slot + 1) << HOOK_SOCK_SLOT_SHIFT;
     const wants = h.selectors.some((s) => s.actions.some((a) => a.action === ACT.OVERRIDE));
     if (wants && !h.enforcement) {
       issues.push({ path: h.path, reason: `Override needs a syscall, a kernel function open to error injection or an LSM hook; ${h.description} cannot be overridden` });

@@ -278,6 +278,14 @@ function compileActions(actions: ActionSelector[] | undefined, path: string, ctx
         if (a.argError === undefined || a.argError >= 0 || a.argError < -4095) fail(`${p}.argError`, "Override needs argError, a negative errno (-4095..-1)");
         out.push({ action: ACT.OVERRIDE, arg: a.argError, scope: 0 });
         break;
+      case "TrackSock":
+      case "UntrackSock": {
+        const slot = a.argSock === undefined ? undefined : ctx.slotOfIndex.get(a.argSock);
+        if (slot === undefined) fail(`${p}.argSock`, `${a.action} needs argSock, the index of an argument of the hook's args`);
+        if (ctx.outputs[slot].gt !== GT.SOCK) fail(`${p}.argSock`, `${a.action} tracks a sock: argument ${a.argSock} has type ${ctx.outputs[slot].type}`);
+        out.push({ action: a.action === "TrackSock" ? ACT.TRACK_SOCK : ACT.UNTRACK_SOCK, arg: slot, scope: 0 });
+        break;
+      }
       case "NotifyEnforcer":
         if (ctx.enforcerKinds === undefined) fail(p, "NotifyEnforcer needs spec.enforcers, the calls it makes fail");
         if (a.argError === undefined && !a.argSig) fail(p, "NotifyEnforcer needs argError (a negative errno) or argSig");

@@ -85,7 +85,7 @@ const VALUE_MAPS: Array<[Exclude<keyof MapEntries, "substr">, string]> = [
 
 /** Maps every generic object shares through pins (scratch maps stay per object). */
 const SHARED_MAPS = [
-  "deny_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
+  "deny_map", "socktrack_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
 const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_override" | "fmod_ret", { entry: string; exit: string }> = {
