@@ -35,6 +35,20 @@ export function k8sNodeName(env: NodeJS.ProcessEnv, fallback: string): string {
   return env.NODE_NAME || env.HUBBLE_NODE_NAME || fallback;
 }
 
+/** The message of a Kubernetes Status object in an error body (JSON text or parsed). */
+function statusMessage(body: unknown): string | undefined {
+  let b = body;
+  if (typeof b === "string") {
+    try {
+      b = JSON.parse(b);
+    } catch {
+      return undefined;
+    }
+  }
+  const m = (b as { message?: unknown } | null)?.message;
+  return typeof m === "string" ? m : undefined;
+}
+
 export class PodWatcher {
   readonly index: PodIndex;
   private informer?: ListWatch<V1Pod>;
@@ -131,13 +145,17 @@ export class PodWatcher {
   private onError(err: unknown): void {
     if (this.stopped) return;
     this.counts.errors++;
-    const e = err as { message?: string; code?: number; statusCode?: number; cause?: { code?: string } };
-    const status = e?.statusCode ?? e?.code;
-    const msg = (e?.message ?? String(err)).split("\n")[0].slice(0, 300);
+    const e = err as { message?: string; code?: number | string; statusCode?: number; cause?: { code?: string } };
+    // ApiException (list) has the HTTP status in code, the watch's error in statusCode; fetch errors a string code
+    const status = typeof e?.statusCode === "number" ? e.statusCode : typeof e?.code === "number" ? e.code : undefined;
+    const cause = typeof e?.code === "string" ? e.code : e?.cause?.code;
+    let msg = (e?.message ?? String(err)).split("\n")[0].slice(0, 300);
+    const reason = statusMessage((err as { body?: unknown })?.body);
+    if (reason) msg += `: ${reason.slice(0, 300)}`;
     const retrySec = this.retryMs / 1000;
     this.lastError = msg;
     this.opts.log.warn(
-      { err: msg, status, cause: e?.cause?.code, retrySec },
+      { err: msg, status, cause, retrySec },
       "k8s API: pod list/watch failed; events carry the pod information known so far, retrying",
     );
     clearTimeout(this.retryTimer);

@@ -36,6 +36,8 @@ export class LocalPodApi {
   private expiredBefore = 0;
   private readonly watches = new Set<{ res: http.ServerResponse; selector: string | null }>();
   port = 0;
+  /** when set, every request is answered with this HTTP status and a Status object */
+  failStatus = 0;
 
   constructor() {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -142,6 +144,14 @@ export class LocalPodApi {
     const selector = u.searchParams.get("fieldSelector");
     const resourceVersion = u.searchParams.get("resourceVersion");
     this.requests.push({ url: req.url ?? "", watch, fieldSelector: selector, resourceVersion });
+    if (this.failStatus) {
+      res.writeHead(this.failStatus, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({
+        kind: "Status", apiVersion: "v1", status: "Failure", code: this.failStatus, reason: "Forbidden",
+        message: 'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" at the cluster scope',
+      }));
+      return;
+    }
     if (u.pathname !== "/api/v1/pods" || req.method !== "GET") {
       res.writeHead(404, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 }));

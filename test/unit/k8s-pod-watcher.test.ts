@@ -218,7 +218,9 @@ describe("pod watcher errors", () => {
     await watcher.start();
     assert.ok(Date.now() - t0 < 5000, "start does not wait for an unreachable server");
     assert.equal(watcher.isSynced, false);
-    assert.match(logs.lines().join(""), /pod list\/watch failed/);
+    const warn = logs.lines().map((l) => JSON.parse(l)).find((l) => /pod list\/watch failed/.test(l.msg));
+    assert.ok(warn, logs.lines().join(""));
+    assert.equal(warn.cause, "ECONNREFUSED");
     const id = hex();
     const up = new LocalPodApi();
     up.add(podJson({ namespace: "ns", name: "p", uid: uid(), node: NODE, containers: [{ name: "c", id }] }));
@@ -230,6 +232,28 @@ describe("pod watcher errors", () => {
     } finally {
       await watcher.stop();
       await up.close();
+    }
+  });
+
+  test("against a local list/watch server answering 403: the status is logged, and pods arrive once access is granted", async () => {
+    const api = await new LocalPodApi().listen();
+    api.failStatus = 403;
+    const id = hex();
+    api.add(podJson({ namespace: "ns", name: "p", uid: uid(), node: NODE, containers: [{ name: "c", id }] }));
+    const logs = memLogger();
+    const watcher = new PodWatcher({ kubeconfigPath: api.writeKubeconfig(tmp()), nodeName: NODE, log: logs.log, retryMs: 50, maxRetryMs: 100 });
+    try {
+      await watcher.start();
+      assert.equal(watcher.isSynced, false);
+      const warn = logs.lines().map((l) => JSON.parse(l)).find((l) => /pod list\/watch failed/.test(l.msg));
+      assert.ok(warn, logs.lines().join(""));
+      assert.equal(warn.status, 403);
+      assert.match(warn.err, /403: pods is forbidden/, "the Status message of the API server");
+      api.failStatus = 0;
+      await waitUntil(() => watcher.index.lookup(id) !== undefined, "pod indexed after access was granted");
+    } finally {
+      await watcher.stop();
+      await api.close();
     }
   });
 
