@@ -69,6 +69,8 @@ describe("pods on events, against a local list/watch server standing in for the 
     containers: [{ name: "nginx", id: webId, image: "docker.io/library/nginx:1.27" }],
   };
   let webCg: { dir: string; remove: () => void };
+  let early: ChildProcess;
+  const earlyMarker = `${400 + crypto.randomInt(1000)}.${crypto.randomInt(1e6)}`;
 
   before(async () => {
     api = await new LocalPodApi().listen();
@@ -76,12 +78,16 @@ describe("pods on events, against a local list/watch server standing in for the 
     api.add(podJson({ ...web, name: "elsewhere", uid: crypto.randomUUID(), node: "other-node", containers: [{ name: "x", id: crypto.randomBytes(32).toString("hex") }] }));
     webCg = containerCgroup(webUid, webId);
     cleanups.push(webCg.remove);
+    // a container process that runs before the agent starts: exported from the /proc walk
+    early = spawn("/bin/sh", ["-c", `echo $$ > ${webCg.dir}/cgroup.procs && exec /bin/sleep ${earlyMarker}`], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 100));
     const dir = tempDir("k8s-pods-");
     const kubeconfig = api.writeKubeconfig(dir);
     agent = await startAgent(["--enable-k8s-api", "--k8s-kubeconfig-path", kubeconfig], { grpc: true, env: { NODE_NAME: NODE } });
   });
 
   after(async () => {
+    early?.kill("SIGKILL");
     const code = await agent?.stop();
     await api?.close();
     for (const c of cleanups.reverse()) c();
@@ -93,6 +99,13 @@ describe("pods on events, against a local list/watch server standing in for the 
     const lists = api.listRequests();
     assert.ok(lists.length >= 1);
     assert.equal(lists[0].fieldSelector, `spec.nodeName=${NODE}`);
+  });
+
+  test("a container process found in /proc at start is exported with its pod", async () => {
+    const ev = await agent.waitFor(execOf(earlyMarker), "the /proc exec of the early sleep");
+    assert.match(ev.process_exec.process.flags, /procFS/);
+    assert.equal(ev.process_exec.process.pod?.name, web.name);
+    assert.equal(ev.process_exec.process.pod?.container?.name, "nginx");
   });
 
   test("a process in the pod's container cgroup: process_exec carries pod (namespace, name, container, workload, labels)", async () => {
