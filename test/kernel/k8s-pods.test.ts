@@ -70,6 +70,7 @@ describe("pods on events, against a local list/watch server standing in for the 
   };
   let webCg: { dir: string; remove: () => void };
   let early: ChildProcess;
+  const watched = path.join(tempDir("k8s-watched-"), "w");
   const earlyMarker = `${400 + crypto.randomInt(1000)}.${crypto.randomInt(1e6)}`;
 
   before(async () => {
@@ -83,7 +84,32 @@ describe("pods on events, against a local list/watch server standing in for the 
     await new Promise((r) => setTimeout(r, 100));
     const dir = tempDir("k8s-pods-");
     const kubeconfig = api.writeKubeconfig(dir);
-    agent = await startAgent(["--enable-k8s-api", "--k8s-kubeconfig-path", kubeconfig], { grpc: true, env: { NODE_NAME: NODE } });
+    fs.mkdirSync(watched);
+    fs.writeFileSync(path.join(watched, "f.txt"), "x\n");
+    const policy = path.join(dir, "openat.yaml");
+    fs.writeFileSync(policy, `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "k8s-openat"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "${watched}/"
+`);
+    agent = await startAgent(
+      ["--enable-k8s-api", "--k8s-kubeconfig-path", kubeconfig, "--tracing-policy", policy],
+      { grpc: true, env: { NODE_NAME: NODE } },
+    );
   });
 
   after(async () => {
@@ -136,6 +162,23 @@ describe("pods on events, against a local list/watch server standing in for the 
     spawnSync("/bin/echo", [host]);
     const hostEv = await agent.waitFor(execOf(host), "host exec");
     assert.equal(hostEv.process_exec.process.pod, undefined);
+  });
+
+  test("a kprobe event of a process in the pod carries pod on process and parent", async () => {
+    const tag = `kp-${crypto.randomBytes(4).toString("hex")}`;
+    const file = path.join(watched, "f.txt");
+    const r = spawnSync("/bin/sh", ["-c", `echo $$ > ${webCg.dir}/cgroup.procs && exec /bin/sh -c '/bin/cat ${file} ${tag} 2>/dev/null; true'`]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const ev = await agent.waitFor(
+      (e) => e.process_kprobe?.policy_name === "k8s-openat" && e.process_kprobe.process.arguments === `${file} ${tag}`,
+      "the kprobe event of cat",
+    );
+    const k = ev.process_kprobe;
+    assert.equal(k.args[1].string_arg, file);
+    assert.equal(k.process.pod?.name, web.name);
+    assert.equal(k.process.pod?.namespace, "shop");
+    assert.equal(k.process.pod?.container?.id, `containerd://${webId}`);
+    assert.equal(k.parent.pod?.name, web.name);
   });
 
   test("tetra getevents -o compact --namespaces shows namespace/pod, and only the pod's events", async () => {
