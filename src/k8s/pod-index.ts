@@ -13,6 +13,7 @@ import {
   ContainerSchema, ImageSchema, PodSchema, SecurityContextSchema, type Pod,
 } from "../api/gen/tetragon/tetragon_pb";
 import { dockerField } from "../process/container";
+import { formatArguments } from "../process/args";
 
 export interface K8sOwnerReference {
   apiVersion?: string;
@@ -30,6 +31,13 @@ export interface K8sContainerStatus {
   state?: { running?: { startedAt?: string | Date } | null } | null;
 }
 
+export interface K8sContainerSpec {
+  name?: string;
+  securityContext?: { privileged?: boolean } | null;
+  livenessProbe?: { exec?: { command?: string[] | null } | null } | null;
+  readinessProbe?: { exec?: { command?: string[] | null } | null } | null;
+}
+
 export interface K8sPod {
   metadata?: {
     name?: string;
@@ -42,9 +50,9 @@ export interface K8sPod {
   };
   spec?: {
     nodeName?: string;
-    containers?: Array<{ name?: string; securityContext?: { privileged?: boolean } | null }> | null;
-    initContainers?: Array<{ name?: string; securityContext?: { privileged?: boolean } | null }> | null;
-    ephemeralContainers?: Array<{ name?: string; securityContext?: { privileged?: boolean } | null }> | null;
+    containers?: K8sContainerSpec[] | null;
+    initContainers?: K8sContainerSpec[] | null;
+    ephemeralContainers?: K8sContainerSpec[] | null;
   } | null;
   status?: {
     containerStatuses?: K8sContainerStatus[] | null;
@@ -108,6 +116,30 @@ function toTimestamp(v: string | Date | undefined): Timestamp | undefined {
   return Number.isNaN(d.getTime()) ? undefined : timestampFromDate(d);
 }
 
+/**
+ * Tetragon's maybe_exec_probe heuristic (pkg/filters MaybeExecProbe): the process runs the
+ * command of an exec probe. An absolute probe path must equal the binary, a relative one its
+ * base name; the arguments must equal the probe's, joined as process arguments are; a script
+ * run through its shebang also has its own path as first argument.
+ */
+export function maybeExecProbe(binary: string, args: string, probe: readonly string[] | undefined): boolean {
+  if (!probe || probe.length === 0) return false;
+  const cmd = probe[0];
+  if (cmd.startsWith("/")) {
+    if (binary !== cmd) return false;
+  } else if (baseName(binary) !== baseName(cmd)) {
+    return false;
+  }
+  if (args === formatArguments(probe.slice(1))) return true;
+  return cmd === binary && args === formatArguments([binary, ...probe.slice(1)]);
+}
+
+function baseName(p: string): string {
+  const t = p.replace(/\/+$/, "");
+  const i = t.lastIndexOf("/");
+  return i >= 0 ? t.slice(i + 1) : t;
+}
+
 /** One container of one pod: its Pod message, shared by every event of its processes. */
 export class ContainerPod {
   constructor(
@@ -115,16 +147,23 @@ export class ContainerPod {
     readonly containerId: string,
     readonly podKey: string,
     readonly podUid: string,
-    /** pod.container.pid unset: the message for processes whose pid in the container is unknown */
+    /** pod.container.pid unset, maybe_exec_probe false: the message for processes with neither */
     readonly pod: Pod,
+    /** the exec commands of the container's liveness and readiness probes */
+    readonly probes: ReadonlyArray<readonly string[]> = [],
   ) {}
 
-  /** The Pod message with container.pid set to the process's pid in the container's pid namespace. */
-  forPid(nspid: number | undefined): Pod {
+  /**
+   * The Pod message of one process: container.pid is its pid in the container's pid
+   * namespace (when known), maybe_exec_probe whether it runs a probe's command.
+   */
+  forProcess(nspid: number | undefined, binary = "", args = ""): Pod {
     const c = this.pod.container;
-    if (!nspid || c === undefined) return this.pod;
+    if (c === undefined) return this.pod;
+    const probe = this.probes.some((p) => maybeExecProbe(binary, args, p));
+    if (!nspid && !probe) return this.pod;
     // spreads of messages are messages of the same type: shallow copies
-    return { ...this.pod, container: { ...c, pid: nspid } };
+    return { ...this.pod, container: { ...c, pid: nspid || undefined, maybeExecProbe: probe } };
   }
 }
 
@@ -163,7 +202,9 @@ export function containerPods(pod: K8sPod): ContainerPod[] {
       workload: workload.name,
       workloadKind: workload.kind,
     });
-    out.push(new ContainerPod(id, key, md.uid ?? "", message));
+    const probes = [spec?.livenessProbe?.exec?.command, spec?.readinessProbe?.exec?.command]
+      .filter((c): c is string[] => Array.isArray(c) && c.length > 0);
+    out.push(new ContainerPod(id, key, md.uid ?? "", message, probes));
   }
   return out;
 }

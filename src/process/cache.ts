@@ -65,7 +65,7 @@ export class ProcessCache {
     const rec = this.pods.lookup(docker);
     if (rec !== undefined && rec !== e.podSrc) {
       e.podSrc = rec;
-      e.pod = rec.forPid(e.nspid);
+      e.pod = rec.forProcess(e.nspid, e.process.binary, e.process.arguments);
     }
     return e.pod;
   }

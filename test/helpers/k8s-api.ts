@@ -200,7 +200,11 @@ export interface PodSpec {
   labels?: Record<string, string>;
   /** the controller owner; with one, the pod gets a generateName as controllers set it */
   owner?: { kind: string; name: string };
-  containers: Array<{ name: string; id: string; image?: string; runtime?: string; init?: boolean; ephemeral?: boolean; privileged?: boolean }>;
+  containers: Array<{
+    name: string; id: string; image?: string; runtime?: string; init?: boolean; ephemeral?: boolean; privileged?: boolean;
+    /** exec commands of the liveness and readiness probes */
+    liveness?: string[]; readiness?: string[];
+  }>;
 }
 
 /** A Pod object as the API server returns it (the fields a kubelet and controllers fill). */
@@ -221,6 +225,8 @@ export function podJson(s: PodSpec): PodJson {
     name: c.name,
     image: c.image ?? "docker.io/library/busybox:1.36",
     ...(c.privileged ? { securityContext: { privileged: true } } : {}),
+    ...(c.liveness ? { livenessProbe: { exec: { command: c.liveness }, periodSeconds: 10, timeoutSeconds: 1 } } : {}),
+    ...(c.readiness ? { readinessProbe: { exec: { command: c.readiness }, periodSeconds: 10, timeoutSeconds: 1 } } : {}),
   });
   const main = s.containers.filter((c) => !c.init && !c.ephemeral);
   const init = s.containers.filter((c) => c.init);

@@ -16,7 +16,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { FilterSchema, GetEventsResponseSchema, type GetEventsResponse } from "../../src/api/gen/tetragon/events_pb";
 import { ProcessSchema, type Process } from "../../src/api/gen/tetragon/tetragon_pb";
 import { PodWatcher, k8sNodeName } from "../../src/k8s/pod-watcher";
-import { PodIndex, workloadOf, stripRuntime, type K8sPod } from "../../src/k8s/pod-index";
+import { PodIndex, maybeExecProbe, workloadOf, stripRuntime, type K8sPod } from "../../src/k8s/pod-index";
 import { ProcessCache, type CachedProcess } from "../../src/process/cache";
 import { dockerField } from "../../src/process/container";
 import { compileFilter } from "../../src/filters";
@@ -373,6 +373,42 @@ describe("pods on event processes", () => {
     assert.equal(m({ containerId: [`^${id.slice(0, 12)}`] }, inPod), true, "docker");
     assert.equal(m({ containerId: [`^${otherId.slice(0, 12)}`] }, inPod), false);
     assert.equal(m({ containerNameRegex: ["^nginx$"] }, inPod), true);
+  });
+
+  test("maybe_exec_probe: processes running a probe's command (Tetragon's heuristic), and the health_check filter", () => {
+    assert.equal(maybeExecProbe("/bin/cat", "/tmp/healthy", ["cat", "/tmp/healthy"]), true, "relative probe: base name");
+    assert.equal(maybeExecProbe("/usr/bin/cat", "/tmp/healthy", ["/bin/cat", "/tmp/healthy"]), false, "absolute probe: full path");
+    assert.equal(maybeExecProbe("/bin/cat", "/tmp/other", ["cat", "/tmp/healthy"]), false);
+    assert.equal(maybeExecProbe("/bin/sh", '-c "pg_isready -U app"', ["sh", "-c", "pg_isready -U app"]), true, "arguments joined as process arguments");
+    assert.equal(maybeExecProbe("/health/ping.sh", "/health/ping.sh 5", ["/health/ping.sh", "5"]), true, "script run through its shebang");
+    assert.equal(maybeExecProbe("/bin/cat", "", []), false);
+
+    const probeId = hex();
+    const index = new PodIndex();
+    index.upsert(podJson({
+      namespace: "shop", name: "db-0", uid: uid(), node: NODE,
+      containers: [{ name: "pg", id: probeId, liveness: ["pg_isready", "-U", "app"], readiness: ["cat", "/tmp/ready"] }],
+    }) as K8sPod);
+    const cache = new ProcessCache(16);
+    cache.pods = index;
+    const proc = (binary: string, args: string) => {
+      const e = entry(dockerField(probeId), 3);
+      e.process.binary = binary;
+      e.process.arguments = args;
+      return cache.eventProcess(e);
+    };
+    const live = proc("/usr/bin/pg_isready", "-U app");
+    const ready = proc("/bin/cat", "/tmp/ready");
+    const server = proc("/usr/lib/postgresql/17/bin/postgres", "-D /var/lib/postgresql/data");
+    assert.equal(live.pod?.container?.maybeExecProbe, true);
+    assert.equal(ready.pod?.container?.maybeExecProbe, true);
+    assert.equal(server.pod?.container?.maybeExecProbe, false);
+    const hc = (want: boolean, p: Process) => compileFilter(create(FilterSchema, { healthCheck: want }))(execEvent(p));
+    assert.equal(hc(true, live), true);
+    assert.equal(hc(false, live), false);
+    assert.equal(hc(true, server), false);
+    assert.equal(hc(false, server), true);
+    assert.equal(JSON.parse(encodeEventJson(execEvent(live))).process_exec.process.pod.container.maybe_exec_probe, true);
   });
 
   test("compact output shows namespace/pod, the JSON export the pod fields", () => {

@@ -131,7 +131,7 @@ export class ProcessEvents {
     const entry: CachedProcess = {
       process, ktime: raw.ktime, capEffective: parent.capEffective, refcnt: 1, deletePending: false, exited: false,
       // the clone's pid in its namespace is not in the record: its pod comes without container.pid
-      podSrc: parent.podSrc, pod: parent.podSrc?.forPid(undefined) ?? parent.pod,
+      podSrc: parent.podSrc, pod: parent.podSrc?.forProcess(undefined, process.binary, process.arguments) ?? parent.pod,
     };
     this.cache.add(entry);
     this.cache.ref(parent);
