@@ -136,6 +136,9 @@ export class PodWatcher {
     this.retryMs = this.opts.retryMs ?? 1000;
     if (!this.synced || this.lastError) {
       this.opts.log.info({ pods: items, containers: this.index.containerCount }, "k8s API: pods of this node synced");
+      if (items === 0 && !this.synced) {
+        this.opts.log.warn({ node: this.opts.nodeName }, "k8s API: no pod runs on this node name; set NODE_NAME to the node's Kubernetes name (spec.nodeName)");
+      }
     }
     this.synced = true;
     this.lastError = "";
