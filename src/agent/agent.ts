@@ -29,6 +29,7 @@ import { SensorStat } from "../decode/layout";
 import { ApiServer, formatFeatures, probeKernelFeatures, type KernelFeature } from "../api/server";
 import { EventMetrics } from "../metrics/events";
 import { CpuProfiler } from "./profiler";
+import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -63,6 +64,7 @@ export class Agent {
   private profiler = new CpuProfiler(process.env.TETRAGON_TS_CPU_PROFILE);
   cgroupMode: CgroupMode = "v2";
   clock!: KtimeClock;
+  podWatcher?: PodWatcher;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
@@ -78,6 +80,8 @@ export class Agent {
     this.clock = new KtimeClock(this.native.clockBoottimeNs(), BigInt(Date.now()) * 1_000_000n);
     this.cgroupMode = detectCgroupMode();
     this.log.info({ libbpf: this.native.libbpfVersion(), cgroupMode: this.cgroupMode, node: this.node }, "starting tetragon-ts");
+
+    if (cfg["enable-k8s-api"]) await this.startPodWatcher();
 
     this.handler = new ProcessEvents(
       this.cache,
@@ -184,6 +188,31 @@ export class Agent {
     this.log.info("agent ready");
   }
 
+  /**
+   * --enable-k8s-api: the pod watcher fills the process cache's pod index before the /proc
+   * walk, so that running processes are exported with their pods. A kubeconfig that cannot
+   * be loaded, or an API server that cannot be reached, is logged and the agent runs on
+   * without pod information (the watcher keeps retrying the API server).
+   */
+  private async startPodWatcher(): Promise<void> {
+    const watcher = new PodWatcher({
+      kubeconfigPath: this.config["k8s-kubeconfig-path"],
+      nodeName: k8sNodeName(process.env, this.node),
+      log: this.log,
+    });
+    try {
+      await watcher.start();
+      this.podWatcher = watcher;
+      this.cache.pods = watcher.index;
+    } catch (err) {
+      await watcher.stop().catch(() => undefined);
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), kubeconfig: this.config["k8s-kubeconfig-path"] || "(default)" },
+        "k8s API: cannot start the pod watcher; events carry no pod information",
+      );
+    }
+  }
+
   private onBatch(buf: Buffer, count: number): void {
     if (this.pendingBatches) {
       this.pendingBatches.push([buf, count]);
@@ -265,6 +294,8 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    await this.podWatcher?.stop();
+    this.podWatcher = undefined;
     await this.api?.stop();
     this.api = undefined;
     for (const t of this.timers) clearInterval(t);

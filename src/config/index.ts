@@ -39,6 +39,8 @@ export type AgentConfig = Record<string, ConfigValue> & {
   "enable-process-cred": boolean;
   "enable-process-ns": boolean;
   "enable-ancestors": string[];
+  "enable-k8s-api": boolean;
+  "k8s-kubeconfig-path": string;
   "cluster-name": string;
   "bpf-lib": string;
   "bpf-dir": string;

@@ -5,7 +5,8 @@
  * still find it. The cache is bounded: past `capacity`, the least recently added entries
  * are evicted and counted.
  */
-import type { Process } from "../api/gen/tetragon/tetragon_pb";
+import type { Pod, Process } from "../api/gen/tetragon/tetragon_pb";
+import type { ContainerPod, PodLookup } from "../k8s/pod-index";
 
 export interface CachedProcess {
   process: Process;
@@ -16,6 +17,11 @@ export interface CachedProcess {
   /** set when refcnt reached 0; the GC removes it on the pass after */
   deletePending: boolean;
   exited: boolean;
+  /** pid in the process's pid namespace (pod.container.pid), when known */
+  nspid?: number;
+  /** the pod record and Pod message last found for the process's container */
+  podSrc?: ContainerPod;
+  pod?: Pod;
 }
 
 export interface CacheStats {
@@ -32,7 +38,37 @@ export class ProcessCache {
   private evictions = 0;
   private misses = 0;
 
+  /** set with --enable-k8s-api: the pods of this node by container id */
+  pods?: PodLookup;
+
   constructor(readonly capacity: number) {}
+
+  /**
+   * The Process of an event: a copy of the cached one with the current refcnt and, when the
+   * process runs in a container of a known pod, its `pod`. The pod is looked up at every
+   * event (one Map look-up on the docker field), so a pod listed after the process started
+   * is attributed, and an updated pod (labels) is seen. A process keeps the last pod found
+   * for it after that pod is deleted: its last events (exit) come after the kubelet
+   * reported the container gone.
+   */
+  eventProcess(e: CachedProcess, tid?: number): Process {
+    const out: Process = { ...e.process, refcnt: e.refcnt };
+    if (tid !== undefined) out.tid = tid;
+    const pod = this.podOf(e);
+    if (pod) out.pod = pod;
+    return out;
+  }
+
+  podOf(e: CachedProcess): Pod | undefined {
+    const docker = e.process.docker;
+    if (this.pods === undefined || docker === "") return e.pod;
+    const rec = this.pods.lookup(docker);
+    if (rec !== undefined && rec !== e.podSrc) {
+      e.podSrc = rec;
+      e.pod = rec.forProcess(e.nspid, e.process.binary, e.process.arguments);
+    }
+    return e.pod;
+  }
 
   get size(): number {
     return this.byExecId.size;

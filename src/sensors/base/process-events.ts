@@ -45,7 +45,7 @@ export class ProcessEvents {
 
   private withRefcnt(e: CachedProcess | undefined): Process | undefined {
     if (!e) return undefined;
-    return { ...e.process, refcnt: e.refcnt };
+    return this.cache.eventProcess(e);
   }
 
   private ancestorsOf(parent: CachedProcess | undefined): Process[] {
@@ -93,6 +93,7 @@ export class ProcessEvents {
     const prev = this.cache.byPidCurrent(raw.pid);
     const entry: CachedProcess = {
       process, ktime: raw.ktime, capEffective: raw.creds.capEffective, refcnt: 1, deletePending: false, exited: false,
+      nspid: raw.nspid,
     };
     this.cache.add(entry);
     this.cache.ref(parent);
@@ -129,6 +130,8 @@ export class ProcessEvents {
     });
     const entry: CachedProcess = {
       process, ktime: raw.ktime, capEffective: parent.capEffective, refcnt: 1, deletePending: false, exited: false,
+      // the clone's pid in its namespace is not in the record: its pod comes without container.pid
+      podSrc: parent.podSrc, pod: parent.podSrc?.forProcess(undefined, process.binary, process.arguments) ?? parent.pod,
     };
     this.cache.add(entry);
     this.cache.ref(parent);
@@ -189,6 +192,7 @@ export class ProcessEvents {
     );
     const entry: CachedProcess = {
       process, ktime: p.ktime, capEffective: p.creds.capEffective, refcnt: 1, deletePending: false, exited: false,
+      nspid: p.nspid,
     };
     this.cache.add(entry);
     this.cache.ref(parent);

@@ -162,7 +162,7 @@ export class GenericEvents {
       this.cache.countMiss();
       return { proc: undefined, process: create(ProcessSchema, { pid, tid }) };
     }
-    return { proc, process: { ...proc.process, tid, refcnt: proc.refcnt } };
+    return { proc, process: this.cache.eventProcess(proc, tid) };
   }
 
   handle(buf: Buffer, view: DataView, off: number): void {
@@ -199,7 +199,7 @@ export class GenericEvents {
     }
     const { proc, process } = this.processOf(pid, procKtime, tid);
     const parentEntry = proc ? this.cache.peek(proc.process.parentExecId) : undefined;
-    const parent = parentEntry ? { ...parentEntry.process, refcnt: parentEntry.refcnt } : undefined;
+    const parent = parentEntry ? this.cache.eventProcess(parentEntry) : undefined;
     const ev = create(GetEventsResponseSchema, {
       nodeName: this.opts.nodeName,
       clusterName: this.opts.clusterName,
