@@ -3,11 +3,19 @@
  * tests, and reads the events it exports.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { after } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../../..");
+
+/** Agents a test left running (it failed before stop()): killed when the file's tests end, or
+ * their open pipes would keep the test file's process, and the whole run, waiting. */
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const p of live) p.kill("SIGKILL");
+});
 export const AGENT_MAIN = path.join(ROOT, "dist/src/cli/tetragon/main.js");
 
 /**
@@ -65,7 +73,11 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
   let logText = "";
   proc.stdout!.on("data", (d) => (logText += d));
   proc.stderr!.on("data", (d) => (logText += d));
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  live.add(proc);
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
+    live.delete(proc);
+    resolve(code);
+  }));
 
   await new Promise<void>((resolve, reject) => {
     const startMs = 30000 * TIMEOUT_SCALE;

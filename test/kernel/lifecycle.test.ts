@@ -20,10 +20,14 @@ test("SIGTERM detaches every program and removes every pin", async () => {
   const args = ["--bpf-dir", `tetragon-lifecycle-${process.pid}`];
   const agent = await startAgent(args);
   const pinDir = pinDirOf(agent.logs(), args);
-  assert.ok(fs.existsSync(`${pinDir}/execve_map`));
-  const mapId = (JSON.parse(execFileSync("bpftool", ["map", "show", "pinned", `${pinDir}/execve_map`, "--json"], { encoding: "utf8" })) as { id: number }).id;
-  assert.ok(programsUsingMap(mapId) >= 1, "the process sensor's programs use its execve_map");
-  assert.equal(await agent.stop(), 0);
+  let mapId: number;
+  try {
+    assert.ok(fs.existsSync(`${pinDir}/execve_map`));
+    mapId = (JSON.parse(execFileSync("bpftool", ["map", "show", "pinned", `${pinDir}/execve_map`, "--json"], { encoding: "utf8" })) as { id: number }).id;
+    assert.ok(programsUsingMap(mapId) >= 1, "the process sensor's programs use its execve_map");
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
   const end = Date.now() + 5000; // programs are freed asynchronously after their last fd closes
   while (programsUsingMap(mapId) > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   assert.equal(programsUsingMap(mapId), 0);
