@@ -1517,11 +1517,12 @@ int generic_fmod_ret(__u64 *ctx)
 
 /* The hook's verdict: 0 lets the kernel decide, an Override's errno denies. */
 SEC("lsm")
-int generic_lsm(__u64 *ctx)
+long generic_lsm(__u64 *ctx)
 {
-	int ret = generic_hook(ctx, fixed_slot, 0);
+	/* the verifier holds LSM programs to [-MAX_ERRNO, 0] in all 64 bits of the return
+	 * register (Linux 6.12): widen with the sign before the bounds check */
+	long ret = generic_hook(ctx, fixed_slot, 0);
 
-	/* the verifier holds LSM programs to [-MAX_ERRNO, 0] */
 	if (ret < -4095 || ret > 0)
 		ret = -1;
 	return ret;

@@ -32,6 +32,8 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
   const work = tempDir("vm-kfunc-");
   const watched = path.join(work, "watched");
   const other = path.join(work, "other");
+  const viaFmodRet = path.join(work, "fmod-ret-denied.txt");
+  const viaLsm = path.join(work, "lsm-denied.txt");
   const servers: net.Server[] = [];
 
   before(async () => {
@@ -39,6 +41,8 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
     fs.mkdirSync(other);
     fs.writeFileSync(path.join(watched, "a.txt"), "a\n");
     fs.writeFileSync(path.join(other, "b.txt"), "b\n");
+    fs.writeFileSync(viaFmodRet, "x\n");
+    fs.writeFileSync(viaLsm, "x\n");
     servers.push(await server("127.0.0.2", 9102), await server("127.0.0.3", 9103), await server("127.0.0.1", 9101));
     agent = await startAgentWithPolicies(tempDir("vm-kfunc-tp-"), {
       files: policy("kfunc-files", `  kprobes:
@@ -151,6 +155,36 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
     - matchBinaries:
       - operator: "In"
         values: ["/usr/bin/tail"]
+`),
+      // Override: fmod_ret on a security_ function (any kernel with trampolines) and the LSM
+      // verdict, on the same targets as the observing hooks above
+      fmodret: policy("override-fmod-ret", `  fentries:
+  - call: "security_file_open"
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["${viaFmodRet}"]
+      matchActions:
+      - action: Override
+        argError: -2
+`),
+      lsmdeny: policy("override-lsm", `  lsmhooks:
+  - hook: "file_open"
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["${viaLsm}"]
+      matchActions:
+      - action: Override
+        argError: -1
 `),
       lsm: policy("kfunc-lsm", `  lsmhooks:
   - hook: "file_open"
@@ -277,4 +311,28 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
         assert.deepEqual(multi, [], "no kprobe.multi on this kernel");
       }
     }));
+
+  test("Override: fmod_ret on security_file_open fails an open with the policy's error; the LSM verdict with EPERM", () =>
+    withAgentLog(agent, async () => {
+      assert.match(agent.logs(), /override-fmod-ret[^\n]*fmod_ret security_file_open \(Override: fmod_ret\)/);
+      assert.equal(tryOpen(viaFmodRet), "ENOENT");
+      assert.equal(tryOpen(viaLsm), "EPERM");
+      assert.equal(tryOpen(path.join(other, "b.txt")), "ok");
+      const f = await agent.waitFor((e) => kp(e)?.policy_name === "override-fmod-ret", "the fmod_ret event");
+      assert.equal(kp(f).action, "KPROBE_ACTION_OVERRIDE");
+      const l = await agent.waitFor((e) => e.process_lsm?.policy_name === "override-lsm", "the LSM event");
+      assert.equal(l.process_lsm.action, "KPROBE_ACTION_OVERRIDE");
+    }));
 });
+
+/** open(path) from a fresh process: "ok" or the errno name */
+function tryOpen(file: string): string {
+  const r = spawnSync("/usr/bin/python3", ["-c", `
+import errno
+try:
+    open(${JSON.stringify(file)}).read(); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`], { encoding: "utf8" });
+  return r.stdout.trim();
+}
