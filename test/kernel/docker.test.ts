@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, isExec, startAgent, type JsonEvent } from "../helpers/agent";
@@ -35,7 +36,9 @@ describe("Docker containers", { timeout: 300_000 }, () => {
 
   after(async () => {
     if (env && !env.skip) {
+      spawnSync(dockerCli(), ["stop", "-t", "20", names.agent], { stdio: "ignore", timeout: 40_000 });
       removeContainers(...Object.values(names));
+      fs.rmSync(`/sys/fs/bpf/tetragon-docker-${tag}`, { recursive: true, force: true });
       // the layers of earlier builds of the agent image
       spawnSync(dockerCli(), ["image", "prune", "-f"], { stdio: "ignore", timeout: 60_000 });
     }
@@ -101,7 +104,8 @@ describe("Docker containers", { timeout: 300_000 }, () => {
       "-v", "/sys/kernel:/sys/kernel", "-v", "/sys/fs/bpf:/sys/fs/bpf", "-v", "/proc:/procRoot",
       "-v", "/var/run/docker.sock:/var/run/docker.sock",
     ];
-    const agentArgs = ["--procfs", "/procRoot", "--enable-docker", "--bpf-dir", `tetragon-docker-${tag}`, "--health-server-address", ""];
+    const bpfDir = `tetragon-docker-${tag}`;
+    const agentArgs = ["--procfs", "/procRoot", "--enable-docker", "--bpf-dir", bpfDir, "--health-server-address", ""];
     const common = [
       "run", "-d", "--name", names.agent, "--pid=host", "--cgroupns=host", "--network", "none", "-e", `NODE_NAME=${os.hostname()}`, ...volumes,
     ];
@@ -158,7 +162,10 @@ describe("Docker containers", { timeout: 300_000 }, () => {
       assert.match(line(ctrMarker)!, new RegExp(`^🚀 process ${names.probe} /usr/bin/echo ${ctrMarker}$`));
     } finally {
       ge.kill();
+      // SIGTERM: the agent removes its pins under the host's /sys/fs/bpf (a kill would leave them)
+      spawnSync(dockerCli(), ["stop", "-t", "20", names.agent], { stdio: "ignore", timeout: 40_000 });
       removeContainers(names.probe, names.agent);
+      fs.rmSync(path.join("/sys/fs/bpf", bpfDir), { recursive: true, force: true });
     }
   });
 });
