@@ -30,6 +30,9 @@ import { ApiServer, formatFeatures, probeKernelFeatures, type KernelFeature } fr
 import { EventMetrics } from "../metrics/events";
 import { CpuProfiler } from "./profiler";
 import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
+import { ChainedLookup, DockerIndex } from "../docker/docker-index";
+import { DockerEventGate } from "../docker/event-gate";
+import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -65,6 +68,8 @@ export class Agent {
   cgroupMode: CgroupMode = "v2";
   clock!: KtimeClock;
   podWatcher?: PodWatcher;
+  docker?: DockerIndex;
+  private dockerGate?: DockerEventGate;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
@@ -82,6 +87,8 @@ export class Agent {
     this.log.info({ libbpf: this.native.libbpfVersion(), cgroupMode: this.cgroupMode, node: this.node }, "starting tetragon-ts");
 
     if (cfg["enable-k8s-api"]) await this.startPodWatcher();
+    if (cfg["enable-docker"]) await this.startDocker();
+    const publish = (ev: GetEventsResponse) => (this.dockerGate ? this.dockerGate.push(ev) : this.bus.publish(ev));
 
     this.handler = new ProcessEvents(
       this.cache,
@@ -96,7 +103,7 @@ export class Agent {
       },
       (ev) => {
         this.eventMetrics.count(ev);
-        this.bus.publish(ev);
+        publish(ev);
       },
     );
 
@@ -159,7 +166,7 @@ export class Agent {
       emit: (ev) => {
         this.eventMetrics.count(ev);
         countPolicyEvent(this.metrics, ev);
-        this.bus.publish(ev);
+        publish(ev);
       },
       execveMapPin: this.sensor.execveMapPin,
       eventsPin: this.sensor.eventsPin,
@@ -211,6 +218,20 @@ export class Agent {
         "k8s API: cannot start the pod watcher; events carry no pod information",
       );
     }
+  }
+
+  /**
+   * --enable-docker: the Docker index lists the running containers before the /proc walk
+   * and follows the daemon's container events; the event gate holds back, for a bounded
+   * time, events of containers the index is still inspecting. A daemon that does not answer
+   * is logged; the index keeps re-opening its event stream.
+   */
+  private async startDocker(): Promise<void> {
+    const index = new DockerIndex({ socketPath: this.config["docker-socket"], log: this.log });
+    await index.start();
+    this.docker = index;
+    this.cache.pods = this.cache.pods ? new ChainedLookup([this.cache.pods, index]) : index;
+    this.dockerGate = new DockerEventGate(this.cache, index, (ev) => this.bus.publish(ev));
   }
 
   private onBatch(buf: Buffer, count: number): void {
@@ -296,6 +317,8 @@ export class Agent {
   async stop(): Promise<void> {
     await this.podWatcher?.stop();
     this.podWatcher = undefined;
+    await this.docker?.stop();
+    this.docker = undefined;
     await this.api?.stop();
     this.api = undefined;
     for (const t of this.timers) clearInterval(t);

@@ -41,6 +41,8 @@ export type AgentConfig = Record<string, ConfigValue> & {
   "enable-ancestors": string[];
   "enable-k8s-api": boolean;
   "k8s-kubeconfig-path": string;
+  "enable-docker": boolean;
+  "docker-socket": string;
   "cluster-name": string;
   "bpf-lib": string;
   "bpf-dir": string;

@@ -39,7 +39,10 @@ function processCaps(p: Process): string {
 }
 
 function processInfo(c: Colorer, node: string, p: Process): { info: string; caps: string } {
-  const source = p.pod ? c.green(`${p.pod.namespace}/${p.pod.name}`) : c.green(node);
+  // a container that only Docker knows (--enable-docker, no pod name): its container name
+  const source = p.pod
+    ? c.green(p.pod.name === "" && p.pod.namespace === "" && p.pod.container?.name ? p.pod.container.name : `${p.pod.namespace}/${p.pod.name}`)
+    : c.green(node);
   return { info: `${source} ${c.magenta(quoteIfNeeded(p.binary))}`, caps: c.magenta(processCaps(p)) };
 }
 
