@@ -30,6 +30,7 @@ import { ApiServer, formatFeatures, probeKernelFeatures, type KernelFeature } fr
 import { EventMetrics } from "../metrics/events";
 import { CpuProfiler } from "./profiler";
 import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
+import { PolicyWatcher } from "../k8s/policy-watcher";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -65,6 +66,7 @@ export class Agent {
   cgroupMode: CgroupMode = "v2";
   clock!: KtimeClock;
   podWatcher?: PodWatcher;
+  policyWatcher?: PolicyWatcher;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
@@ -169,6 +171,7 @@ export class Agent {
       wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),
     });
     this.tracing.loadStatic();
+    if (cfg["enable-k8s-api"]) await this.startPolicyWatcher(this.tracing);
     const queued = this.pendingBatches ?? [];
     this.pendingBatches = null;
     for (const [b, c] of queued) this.onBatch(b, c);
@@ -209,6 +212,24 @@ export class Agent {
       this.log.error(
         { err: err instanceof Error ? err.message : String(err), kubeconfig: this.config["k8s-kubeconfig-path"] || "(default)" },
         "k8s API: cannot start the pod watcher; events carry no pod information",
+      );
+    }
+  }
+
+  /**
+   * --enable-k8s-api: the TracingPolicy and TracingPolicyNamespaced objects are loaded into the
+   * policy manager (domain "k8s") and kept in sync with the API server.
+   */
+  private async startPolicyWatcher(tracing: Tracing): Promise<void> {
+    const watcher = new PolicyWatcher({ kubeconfigPath: this.config["k8s-kubeconfig-path"], log: this.log, sink: tracing.policies });
+    try {
+      await watcher.start();
+      this.policyWatcher = watcher;
+    } catch (err) {
+      await watcher.stop().catch(() => undefined);
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), kubeconfig: this.config["k8s-kubeconfig-path"] || "(default)" },
+        "k8s API: cannot watch TracingPolicy objects",
       );
     }
   }
@@ -294,6 +315,8 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    await this.policyWatcher?.stop();
+    this.policyWatcher = undefined;
     await this.podWatcher?.stop();
     this.podWatcher = undefined;
     await this.api?.stop();
