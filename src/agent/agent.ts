@@ -11,7 +11,7 @@ import { loadNative, type NativeAddon } from "../loader/native";
 import { ensureMounts } from "../loader/mounts";
 import { bpfObjectPath } from "../loader/paths";
 import { ProcessSensor } from "../sensors/base/process-sensor";
-import { detectCgroupMode, type CgroupMode } from "../sensors/base/cgroup-mode";
+import { detectCgroupMode, trackedHierarchyRoot, type CgroupMode } from "../sensors/base/cgroup-mode";
 import { ProcessEvents } from "../sensors/base/process-events";
 import { RecordDispatcher } from "../sensors/dispatch";
 import { MsgOp } from "../decode/layout";
@@ -31,6 +31,7 @@ import { EventMetrics } from "../metrics/events";
 import { CpuProfiler } from "./profiler";
 import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
 import { PolicyWatcher } from "../k8s/policy-watcher";
+import { PolicyFilterSync } from "../k8s/policy-filter";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -67,6 +68,7 @@ export class Agent {
   clock!: KtimeClock;
   podWatcher?: PodWatcher;
   policyWatcher?: PolicyWatcher;
+  policyFilter?: PolicyFilterSync;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
@@ -163,6 +165,7 @@ export class Agent {
         countPolicyEvent(this.metrics, ev);
         this.bus.publish(ev);
       },
+      cgroupMode: this.cgroupMode,
       execveMapPin: this.sensor.execveMapPin,
       eventsPin: this.sensor.eventsPin,
       mbsetMapPin: this.sensor.mbsetMapPin,
@@ -170,6 +173,14 @@ export class Agent {
       ringBufferBytes: ringBytes(cfg, ncpu),
       wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),
     });
+    const cgroupRoot = trackedHierarchyRoot(this.cgroupMode);
+    if (cgroupRoot) {
+      // before the static policies: their filters are filled as soon as they are installed
+      this.policyFilter = new PolicyFilterSync({
+        sensor: this.tracing.sensor, containers: () => this.podWatcher?.index.containers() ?? [], cgroupRoot, log: this.log,
+      });
+      this.policyFilter.start();
+    }
     this.tracing.loadStatic();
     if (cfg["enable-k8s-api"]) await this.startPolicyWatcher(this.tracing);
     const queued = this.pendingBatches ?? [];
@@ -317,6 +328,8 @@ export class Agent {
   async stop(): Promise<void> {
     await this.policyWatcher?.stop();
     this.policyWatcher = undefined;
+    this.policyFilter?.stop();
+    this.policyFilter = undefined;
     await this.podWatcher?.stop();
     this.podWatcher = undefined;
     await this.api?.stop();
