@@ -73,6 +73,7 @@ describe("deploy/tetragon.yaml (Kubernetes manifests)", () => {
     assert.equal(volume(mountAt(agent, "/sys/kernel").name).hostPath.path, "/sys/kernel");
     assert.equal(volume(mountAt(agent, "/sys/fs/bpf").name).hostPath.path, "/sys/fs/bpf");
     assert.equal(volume(mountAt(agent, "/procRoot").name).hostPath.path, "/proc");
+    assert.equal(volume(mountAt(agent, "/sys/fs/cgroup").name).hostPath.path, "/sys/fs/cgroup");
     const cfg = byKind("ConfigMap").data;
     assert.equal(cfg.procfs, "/procRoot");
     assert.equal(cfg["enable-k8s-api"], "true");
