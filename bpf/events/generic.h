@@ -312,7 +312,18 @@ struct hook_config {
 	__u8 nselectors;
 	struct arg_spec args[MAX_ARGS];
 	struct selector sel[MAX_SELECTORS];
-}; /* 16 + 40 + 3060 = 3116 */
+	/* policy filter (TracingPolicyNamespaced, podSelector, containerSelector): when not 0,
+	 * the hook runs only for tasks whose tracked cgroup is in policy_filter_map under it */
+	__u32 policy_filter;
+	__u32 pad;
+};
+
+/* Key of policy_filter_map: the cgroups (ids of the tracked hierarchy) a filter lets through. */
+struct policy_filter_key {
+	__u32 filter_id;
+	__u32 pad;
+	__u64 cgroup_id;
+};
 
 /* One argument in a record: the raw value, and where its data is. */
 struct arg_slot {

@@ -13,6 +13,14 @@ struct {
 	__type(value, struct hook_config);
 } hook_config SEC(".maps");
 
+/* policy filters: {filter id, cgroup id} of the containers a filtered policy applies to */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct policy_filter_key);
+	__type(value, __u8);
+} policy_filter_map SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_ATTACH);

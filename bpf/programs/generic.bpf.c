@@ -7,6 +7,7 @@
 #include "../lib/creds.h"
 #include "../lib/path.h"
 #include "../lib/process_map.h"
+#include "../lib/cgroup.h"
 #include "../lib/generic_maps.h"
 #include "../lib/kobjects.h"
 #include "../events/generic.h"
@@ -1186,6 +1187,17 @@ static __always_inline void emit(struct generic_scratch *s)
 		gcount(GSTAT_RINGBUF_DROP);
 }
 
+/* Whether the current task's cgroup (the tracked hierarchy's) is let through by a policy
+ * filter: out of line, so that its few locals do not add to generic_entry's stack. */
+static __noinline int policy_filter_allows(__u32 filter_id)
+{
+	struct policy_filter_key k = { .filter_id = filter_id };
+	struct cgroup *cgrp = task_tracked_cgroup(bpf_get_current_task_btf());
+
+	k.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	return bpf_map_lookup_elem(&policy_filter_map, &k) != NULL;
+}
+
 static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_config *cfg,
 					 struct generic_scratch *s)
 {
@@ -1200,6 +1212,8 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	} u = {};
 	struct process_entry *proc;
 
+	if (cfg->policy_filter && !policy_filter_allows(cfg->policy_filter))
+		return 0;
 	s->msg.hdr.op = cfg->op;
 	s->msg.hdr.ktime = bpf_ktime_get_boot_ns();
 	s->msg.hook_id = hook_id;

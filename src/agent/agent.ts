@@ -11,7 +11,7 @@ import { loadNative, type NativeAddon } from "../loader/native";
 import { ensureMounts } from "../loader/mounts";
 import { bpfObjectPath } from "../loader/paths";
 import { ProcessSensor } from "../sensors/base/process-sensor";
-import { detectCgroupMode, type CgroupMode } from "../sensors/base/cgroup-mode";
+import { detectCgroupMode, trackedHierarchyRoot, type CgroupMode } from "../sensors/base/cgroup-mode";
 import { ProcessEvents } from "../sensors/base/process-events";
 import { RecordDispatcher } from "../sensors/dispatch";
 import { MsgOp } from "../decode/layout";
@@ -33,6 +33,8 @@ import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
 import { ChainedLookup, DockerIndex } from "../docker/docker-index";
 import { DockerEventGate } from "../docker/event-gate";
 import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
+import { PolicyWatcher } from "../k8s/policy-watcher";
+import { PolicyFilterSync } from "../k8s/policy-filter";
 
 const DEFAULT_EXECVE_MAP_ENTRIES = 32768;
 const MIN_RING_BYTES = 1 << 20;
@@ -70,6 +72,8 @@ export class Agent {
   podWatcher?: PodWatcher;
   docker?: DockerIndex;
   private dockerGate?: DockerEventGate;
+  policyWatcher?: PolicyWatcher;
+  policyFilter?: PolicyFilterSync;
 
   constructor(readonly config: AgentConfig, readonly log: Logger) {
     this.cache = new ProcessCache(config["process-cache-size"]);
@@ -168,6 +172,7 @@ export class Agent {
         countPolicyEvent(this.metrics, ev);
         publish(ev);
       },
+      cgroupMode: this.cgroupMode,
       execveMapPin: this.sensor.execveMapPin,
       eventsPin: this.sensor.eventsPin,
       mbsetMapPin: this.sensor.mbsetMapPin,
@@ -175,7 +180,16 @@ export class Agent {
       ringBufferBytes: ringBytes(cfg, ncpu),
       wakeupBytes: Math.min(64 * 1024, ringBytes(cfg, ncpu) / 8),
     });
+    const cgroupRoot = trackedHierarchyRoot(this.cgroupMode);
+    if (cgroupRoot) {
+      // before the static policies: their filters are filled as soon as they are installed
+      this.policyFilter = new PolicyFilterSync({
+        sensor: this.tracing.sensor, containers: () => this.podWatcher?.index.containers() ?? [], cgroupRoot, log: this.log,
+      });
+      this.policyFilter.start();
+    }
     this.tracing.loadStatic();
+    if (cfg["enable-k8s-api"]) await this.startPolicyWatcher(this.tracing);
     const queued = this.pendingBatches ?? [];
     this.pendingBatches = null;
     for (const [b, c] of queued) this.onBatch(b, c);
@@ -232,6 +246,24 @@ export class Agent {
     this.docker = index;
     this.cache.pods = this.cache.pods ? new ChainedLookup([this.cache.pods, index]) : index;
     this.dockerGate = new DockerEventGate(this.cache, index, (ev) => this.bus.publish(ev));
+  }
+
+  /**
+   * --enable-k8s-api: the TracingPolicy and TracingPolicyNamespaced objects are loaded into the
+   * policy manager (domain "k8s") and kept in sync with the API server.
+   */
+  private async startPolicyWatcher(tracing: Tracing): Promise<void> {
+    const watcher = new PolicyWatcher({ kubeconfigPath: this.config["k8s-kubeconfig-path"], log: this.log, sink: tracing.policies });
+    try {
+      await watcher.start();
+      this.policyWatcher = watcher;
+    } catch (err) {
+      await watcher.stop().catch(() => undefined);
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), kubeconfig: this.config["k8s-kubeconfig-path"] || "(default)" },
+        "k8s API: cannot watch TracingPolicy objects",
+      );
+    }
   }
 
   private onBatch(buf: Buffer, count: number): void {
@@ -315,6 +347,10 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    await this.policyWatcher?.stop();
+    this.policyWatcher = undefined;
+    this.policyFilter?.stop();
+    this.policyFilter = undefined;
     await this.podWatcher?.stop();
     this.podWatcher = undefined;
     await this.docker?.stop();

@@ -29,6 +29,8 @@ import { DenyEnforcer } from "../enforce/deny-enforcer";
 import { PolicyEnforcement } from "../enforce/policy-enforcement";
 
 export interface TracingDeps {
+  /** the tracked cgroup hierarchy (policy filters) */
+  cgroupMode?: string;
   /** the kernel features probed at start (fentry, lsm, ...) */
   features: readonly KernelFeature[];
   config: AgentConfig;
@@ -117,6 +119,7 @@ export class Tracing {
       agentTgid: process.pid,
       overrideReturn: d.features.find((f) => f.name === "override_return")?.enabled ?? false,
       fanotifyFailClosed: cfg["fanotify-fail"] === "closed",
+      cgroupMode: d.cgroupMode,
       cliBinaries: agentCliBinaries(),
       btfPath: cfg.btf || undefined,
       verbose: cfg.verbose,

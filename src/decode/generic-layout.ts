@@ -79,8 +79,10 @@ export const SELECTOR = {
 } as const;
 export const HOOK_CONFIG = {
   flags: 0, op: 4, rec_size: 8, ret_off: 10, ret_size: 12, ret_type: 13, nargs: 14, nselectors: 15,
-  args: 16, sel: 240, SIZE: 3600,
+  args: 16, sel: 240, policy_filter: 3600, SIZE: 3608,
 } as const;
+/** key of policy_filter_map */
+export const POLICY_FILTER_KEY = { filter_id: 0, cgroup_id: 8, SIZE: 16 } as const;
 
 export const MSG_GENERIC = {
   hook_id: 16, pid: 20, tid: 24, action: 28, proc_ktime: 32, ret: 40, flags: 48, selector: 52,

@@ -233,6 +233,11 @@ export class PodIndex implements PodLookup {
     return this.byContainer.size;
   }
 
+  /** Every indexed container. */
+  containers(): IterableIterator<ContainerPod> {
+    return this.byContainer.values();
+  }
+
   lookup(containerId: string): ContainerPod | undefined {
     if (containerId === "") return undefined;
     const rec = this.byContainer.get(dockerField(containerId));

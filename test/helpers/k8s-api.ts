@@ -13,7 +13,13 @@ import type { AddressInfo } from "node:net";
 
 export type PodJson = Record<string, any>;
 
+/** the collection path of pods; other collections (e.g. the TracingPolicy CRDs) are served the same way */
+export const PODS_PATH = "/api/v1/pods";
+export const TRACING_POLICIES_PATH = "/apis/cilium.io/v1alpha1/tracingpolicies";
+export const TRACING_POLICIES_NAMESPACED_PATH = "/apis/cilium.io/v1alpha1/tracingpoliciesnamespaced";
+
 interface HistoryEntry {
+  path: string;
   rv: number;
   type: "ADDED" | "MODIFIED" | "DELETED";
   object: PodJson;
@@ -34,7 +40,11 @@ export class LocalPodApi {
   private rv = 100;
   /** watches from a resourceVersion below this get 410 Gone */
   private expiredBefore = 0;
-  private readonly watches = new Set<{ res: http.ServerResponse; selector: string | null }>();
+  private readonly watches = new Set<{ res: http.ServerResponse; selector: string | null; path: string }>();
+  /** objects of the other collections (path -> namespace/name -> object) */
+  private readonly objects = new Map<string, Map<string, PodJson>>();
+  /** collection paths served besides pods (an unknown path gets 404) */
+  readonly collections = new Set<string>([PODS_PATH]);
   port = 0;
   /** when set, every request is answered with this HTTP status and a Status object */
   failStatus = 0;
@@ -90,6 +100,28 @@ export class LocalPodApi {
     this.change("ADDED", pod);
   }
 
+  /** Serves a collection (e.g. TRACING_POLICIES_PATH) with an empty list until objects are added. */
+  serve(collection: string): this {
+    this.collections.add(collection);
+    return this;
+  }
+
+  /** Adds (ADDED), replaces (MODIFIED) or deletes (DELETED) an object of another collection. */
+  addObject(collection: string, obj: PodJson): void {
+    this.serve(collection);
+    this.change("ADDED", obj, collection);
+  }
+
+  modifyObject(collection: string, obj: PodJson): void {
+    this.change("MODIFIED", obj, collection);
+  }
+
+  deleteObject(collection: string, namespace: string, name: string): void {
+    const cur = this.objects.get(collection)?.get(`${namespace}/${name}`);
+    if (!cur) throw new Error(`no object ${namespace}/${name} in ${collection}`);
+    this.change("DELETED", cur, collection);
+  }
+
   modify(pod: PodJson): void {
     this.change("MODIFIED", pod);
   }
@@ -124,17 +156,22 @@ export class LocalPodApi {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  private change(type: HistoryEntry["type"], pod: PodJson): void {
+  private change(type: HistoryEntry["type"], pod: PodJson, collection = PODS_PATH): void {
     this.rv++;
     const object = structuredClone(pod);
     object.metadata.resourceVersion = String(this.rv);
-    const key = `${object.metadata.namespace}/${object.metadata.name}`;
-    if (type === "DELETED") this.pods.delete(key);
-    else this.pods.set(key, object);
-    const ev = { rv: this.rv, type, object };
+    const key = `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+    let store = this.pods;
+    if (collection !== PODS_PATH) {
+      store = this.objects.get(collection) ?? new Map();
+      this.objects.set(collection, store);
+    }
+    if (type === "DELETED") store.delete(key);
+    else store.set(key, object);
+    const ev = { path: collection, rv: this.rv, type, object };
     this.history.push(ev);
     for (const w of this.watches) {
-      if (matches(object, w.selector)) w.res.write(JSON.stringify({ type, object }) + "\n");
+      if (w.path === collection && matches(object, w.selector)) w.res.write(JSON.stringify({ type, object }) + "\n");
     }
   }
 
@@ -152,15 +189,19 @@ export class LocalPodApi {
       }));
       return;
     }
-    if (u.pathname !== "/api/v1/pods" || req.method !== "GET") {
+    const collection = u.pathname;
+    if (!this.collections.has(collection) || req.method !== "GET") {
       res.writeHead(404, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 }));
       return;
     }
     if (!watch) {
-      const items = [...this.pods.values()].filter((p) => matches(p, selector));
+      const store = collection === PODS_PATH ? this.pods : this.objects.get(collection) ?? new Map<string, PodJson>();
+      const items = [...store.values()].filter((p) => matches(p, selector));
       res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: String(this.rv) }, items }));
+      const listKind = collection === PODS_PATH ? "PodList" : "List";
+      const apiVersion = collection === PODS_PATH ? "v1" : collection.split("/").slice(2, 4).join("/");
+      res.end(JSON.stringify({ kind: listKind, apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
       return;
     }
     const from = Number(resourceVersion ?? "0") || 0;
@@ -175,9 +216,9 @@ export class LocalPodApi {
       return;
     }
     for (const ev of this.history) {
-      if (ev.rv > from && matches(ev.object, selector)) res.write(JSON.stringify({ type: ev.type, object: ev.object }) + "\n");
+      if (ev.path === collection && ev.rv > from && matches(ev.object, selector)) res.write(JSON.stringify({ type: ev.type, object: ev.object }) + "\n");
     }
-    const w = { res, selector };
+    const w = { res, selector, path: collection };
     this.watches.add(w);
     res.on("close", () => this.watches.delete(w));
   }

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { CLONE, CREDS, EXEC, EXIT, HEADER, NS_FIELDS, NS_SIZE, PROCESS_ENTRY } from "../../src/decode/layout";
 import {
-  ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, DENY_ENTRY, HOOK_CONFIG, HOOK_COUNTERS, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
+  ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, DENY_ENTRY, HOOK_CONFIG, HOOK_COUNTERS, POLICY_FILTER_KEY, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
   MATCH_PIDS, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
   USER_NS_BLOB, CRED_BLOB, SKB_BLOB, BPF_PROG_BLOB, BPF_MAP_BLOB, PERF_EVENT_BLOB, MODULE_BLOB,
 } from "../../src/decode/generic-layout";
@@ -67,6 +67,7 @@ test("process_entry", () => check("process_entry", PROCESS_ENTRY));
 test("generic sensor: hook_config and its parts", () => {
   const g = (name: string, layout: Record<string, number>) => check(name, layout, [], generic);
   g("hook_config", HOOK_CONFIG);
+  g("policy_filter_key", POLICY_FILTER_KEY);
   g("arg_spec", ARG_SPEC);
   g("resolve_step", RESOLVE_STEP);
   g("selector", SELECTOR);

@@ -344,11 +344,18 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
     allowUnfiltered: optionValue(policy, UNFILTERED_OPTION) === "true",
     enforcerKinds: enforcers.length ? enforcers.reduce((k, e) => k | e.kinds, 0) : undefined,
   };
-  if (policy.kind === "TracingPolicyNamespaced") {
-    issues.push({ path: "kind", reason: "TracingPolicyNamespaced needs pod information (Kubernetes support is not there yet)" });
-  }
-  if (spec.podSelector || spec.containerSelector) {
-    issues.push({ path: spec.podSelector ? "spec.podSelector" : "spec.containerSelector", reason: "pod and container selectors need Kubernetes support, which is not there yet" });
+  // TracingPolicyNamespaced, podSelector, containerSelector: a policy filter, checked in the
+  // kernel against the cgroups of the matching containers (src/k8s/policy-filter.ts)
+  let filter: CompiledPolicy["filter"];
+  if (policy.kind === "TracingPolicyNamespaced" || spec.podSelector || spec.containerSelector) {
+    if (policy.kind === "TracingPolicyNamespaced" && !policy.metadata.namespace) {
+      issues.push({ path: "metadata.namespace", reason: "a TracingPolicyNamespaced needs a namespace" });
+    }
+    filter = {
+      ...(policy.kind === "TracingPolicyNamespaced" ? { namespace: policy.metadata.namespace ?? "" } : {}),
+      ...(spec.podSelector ? { podSelector: spec.podSelector } : {}),
+      ...(spec.containerSelector ? { containerSelector: spec.containerSelector } : {}),
+    };
   }
   (spec.kprobes ?? []).forEach((k, i) => attempt(() => {
     const path = `spec.kprobes[${i}]`;
@@ -401,5 +408,5 @@ export function compilePolicy(policy: TracingPolicy, envIn: CompileEnv): Compile
   if (hooks.length > LIMITS.MAX_HOOKS) throw new CompileError([{ path: "spec", reason: `at most ${LIMITS.MAX_HOOKS} hooks` }], policy.metadata.name);
   const mode = optionValue(policy, "policy-mode") === "monitor" ? "monitor" : "enforce";
   if (mode === "monitor") for (const h of hooks) h.flags |= HOOK_F.MONITOR;
-  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode, followSets, enforcers };
+  return { name: policy.metadata.name, namespace: policy.metadata.namespace ?? "", hooks, values, mode, followSets, enforcers, ...(filter ? { filter } : {}) };
 }

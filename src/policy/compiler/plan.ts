@@ -3,6 +3,8 @@
  * contents (argument layout and selectors) and the values its selectors look up in maps.
  * Value sets are numbered per policy; the sensor renumbers them when it installs the policy.
  */
+import type { LabelSelector } from "../types";
+
 export type HookKind = "tracepoint" | "raw_tracepoint" | "uprobe" | "kprobe";
 export type EventKind = "kprobe" | "tracepoint" | "uprobe" | "lsm";
 
@@ -164,6 +166,18 @@ export interface CompiledPolicy {
   /** matchBinaries with followChildren: each gets a bit of process_entry.mbset at install */
   followSets: string[][];
   enforcers: EnforcerPlan[];
+  /** TracingPolicyNamespaced / spec.podSelector / spec.containerSelector: the hooks run only
+   * in the cgroups of the matching containers (policy_filter_map) */
+  filter?: PolicyFilterSpec;
+}
+
+/** Which containers a filtered policy applies to (all given parts must match). */
+export interface PolicyFilterSpec {
+  /** TracingPolicyNamespaced: the pods of this namespace */
+  namespace?: string;
+  podSelector?: LabelSelector;
+  /** matched against the container's labels: `name` = the container name */
+  containerSelector?: LabelSelector;
 }
 
 export function newValueSets(): ValueSets {

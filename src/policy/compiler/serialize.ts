@@ -19,8 +19,9 @@ function writeMatchArg(b: Buffer, off: number, m: MatchArgPlan, ids: SetIdMap): 
 /** followChildren set (index in the policy) → its bit in process_entry.mbset */
 export type FollowBitMap = (local: number) => number;
 
-export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, followBit: FollowBitMap = () => 0): Buffer {
+export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, followBit: FollowBitMap = () => 0, policyFilter = 0): Buffer {
   const b = Buffer.alloc(HOOK_CONFIG.SIZE);
+  b.writeUInt32LE(policyFilter, HOOK_CONFIG.policy_filter);
   b.writeUInt32LE(flags, HOOK_CONFIG.flags);
   b.writeUInt32LE(h.op, HOOK_CONFIG.op);
   b.writeUInt16LE(h.recSize, HOOK_CONFIG.rec_size);

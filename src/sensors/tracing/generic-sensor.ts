@@ -10,7 +10,8 @@ import type { AttachSpec, NativeAddon, NativeLink, NativeObject } from "../../lo
 import {
   ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS, MBSET_AGENT_CLI_BIT, REC_INDIRECT,
 } from "../../decode/generic-layout";
-import type { CompiledPolicy, HookPlan } from "../../policy/compiler/plan";
+import type { CompiledPolicy, HookPlan, PolicyFilterSpec } from "../../policy/compiler/plan";
+import { POLICY_FILTER_KEY } from "../../decode/generic-layout";
 import { PROCESS_ENTRY } from "../../decode/layout";
 import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
 import type { Logger } from "../../log/logger";
@@ -40,6 +41,8 @@ export interface GenericSensorConfig {
   fanotifyFailClosed?: boolean;
   btfPath?: string;
   verbose: number;
+  /** the tracked cgroup hierarchy (policy filters compare its cgroup ids) */
+  cgroupMode?: "v2" | "v1-memory" | string;
 }
 
 export interface InstalledHook {
@@ -60,6 +63,8 @@ export interface InstalledPolicy {
   monitor: boolean;
   /** what carries out its Override and NotifyEnforcer decisions outside the hooks */
   enforcement?: EnforcementHandle;
+  /** its policy filter id (hook_config.policy_filter), 0 = none */
+  filterId: number;
 }
 
 export interface HookCounters {
@@ -85,7 +90,7 @@ const VALUE_MAPS: Array<[Exclude<keyof MapEntries, "substr">, string]> = [
 
 /** Maps every generic object shares through pins (scratch maps stay per object). */
 const SHARED_MAPS = [
-  "deny_map", "socktrack_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", ...VALUE_MAPS.map(([, n]) => n),
+  "deny_map", "socktrack_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", "policy_filter_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
 const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_override" | "fmod_ret", { entry: string; exit: string }> = {
@@ -140,6 +145,9 @@ export class GenericSensor {
   private mbsetFd = -1;
   private attachments = new Map<string, Attachment>();
   private nextSetId = 1;
+  private nextFilterId = 1;
+  /** policy filter id → the filter and the cgroup ids in policy_filter_map under it */
+  private readonly filterState = new Map<number, { filter: PolicyFilterSpec; policy: string; cgroups: Set<bigint> }>();
   /** hook id → its plan, for decoding records */
   readonly hooks: Array<HookPlan | undefined> = new Array(LIMITS.MAX_HOOKS);
 
@@ -185,6 +193,7 @@ export class GenericSensor {
       obj.setGlobal("has_strstr", u32(this.cfg.substring ? 1 : 0));
       obj.setGlobal("has_override_return", u32(this.cfg.overrideReturn ? 1 : 0));
       obj.setGlobal("fanotify_fail_closed", u32(this.cfg.fanotifyFailClosed ? 1 : 0));
+      obj.setGlobal("cgroup_mode", u32(this.cfg.cgroupMode === "v1-memory" ? 1 : 0));
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
       obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
@@ -234,7 +243,7 @@ export class GenericSensor {
   private writeHook(id: number, plan: HookPlan, inst: InstalledPolicy, flags: number): void {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(id);
-    const hook = serializeHook(plan, (l) => inst.setIds.get(l)!, flags, (l) => inst.followBits[l]);
+    const hook = serializeHook(plan, (l) => inst.setIds.get(l)!, flags, (l) => inst.followBits[l], inst.filterId);
     this.native.mapUpdate(this.fd("hook_config"), key, hook, 0);
   }
 
@@ -443,8 +452,17 @@ export class GenericSensor {
     if (compiled.followSets.length > this.freeFollowBits.length) {
       throw new Error(`followChildren: the policy needs ${compiled.followSets.length} binary sets, ${this.freeFollowBits.length} of 64 are free`);
     }
-    const inst: InstalledPolicy = { compiled, followBits: [], hooks: [], entries, setIds, attached: false, monitor: compiled.mode === "monitor" };
+    const inst: InstalledPolicy = {
+      compiled, followBits: [], hooks: [], entries, setIds, attached: false, monitor: compiled.mode === "monitor", filterId: 0,
+    };
     try {
+      if (compiled.filter) {
+        // an empty filter lets nothing through: the hooks run for no process until the
+        // policy filter sync (src/k8s/policy-filter.ts) adds the cgroups of matching containers
+        inst.filterId = this.nextFilterId++;
+        this.filterState.set(inst.filterId, { filter: compiled.filter, policy: `${compiled.namespace ? `${compiled.namespace}/` : ""}${compiled.name}`, cgroups: new Set() });
+        this.onFiltersChanged?.();
+      }
       this.writeValues(entries);
       for (const paths of compiled.followSets) {
         const bit = this.freeFollowBits.pop()!;
@@ -464,6 +482,39 @@ export class GenericSensor {
     } catch (err) {
       this.uninstall(inst);
       throw err;
+    }
+  }
+
+  /** called when a filtered policy is installed (the policy filter sync recomputes at once) */
+  onFiltersChanged?: () => void;
+
+  /** The installed policy filters. */
+  policyFilters(): Array<{ id: number; policy: string; filter: PolicyFilterSpec; cgroups: ReadonlySet<bigint> }> {
+    return [...this.filterState].map(([id, f]) => ({ id, policy: f.policy, filter: f.filter, cgroups: f.cgroups }));
+  }
+
+  /** Makes policy_filter_map hold exactly `ids` (cgroup ids of the tracked hierarchy) under a filter. */
+  setFilterCgroups(filterId: number, ids: ReadonlySet<bigint>): void {
+    const st = this.filterState.get(filterId);
+    if (!st || !this.fdOwner) return;
+    const fd = this.fd("policy_filter_map");
+    const key = (cg: bigint) => {
+      const k = Buffer.alloc(POLICY_FILTER_KEY.SIZE);
+      k.writeUInt32LE(filterId, POLICY_FILTER_KEY.filter_id);
+      k.writeBigUInt64LE(cg, POLICY_FILTER_KEY.cgroup_id);
+      return k;
+    };
+    for (const cg of ids) {
+      if (st.cgroups.has(cg)) continue;
+      this.native.mapUpdate(fd, key(cg), Buffer.from([1]), 0);
+      st.cgroups.add(cg);
+    }
+    for (const cg of [...st.cgroups]) {
+      if (ids.has(cg)) continue;
+      try {
+        this.native.mapDelete(fd, key(cg));
+      } catch { /* already gone */ }
+      st.cgroups.delete(cg);
     }
   }
 
@@ -488,6 +539,15 @@ export class GenericSensor {
     }
     this.freeFollowBits.push(...inst.followBits);
     inst.followBits = [];
+    if (inst.filterId) {
+      try {
+        this.setFilterCgroups(inst.filterId, new Set());
+      } catch (err) {
+        this.log.warn({ err: String(err) }, "could not clear a policy filter");
+      }
+      this.filterState.delete(inst.filterId);
+      inst.filterId = 0;
+    }
     inst.hooks = [];
     inst.attached = false;
   }
