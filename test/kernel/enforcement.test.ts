@@ -369,6 +369,65 @@ except OSError as e:
     }
   });
 
+  test("Override on bind and socket (cgroup programs): the forbidden port and the forbidden socket type fail", async () => {
+    const yaml = policy("deny-bind-socket", `  - call: "sys_bind"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values:
+        - "4999"
+      matchActions:
+      - action: Override
+        argError: -98
+  - call: "sys_socket"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "2"
+      - index: 2
+        operator: "Equal"
+        values:
+        - "1"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/python3.11"
+      matchActions:
+      - action: Override
+        argError: -97
+`);
+    const attempt = (code: string) => py(`
+import socket, errno
+try:
+    ${code}; print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`).out;
+    await addPolicy(client, yaml);
+    try {
+      assert.equal(attempt('socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("127.0.0.1", 4999))'), "EADDRINUSE");
+      assert.equal(attempt('socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("127.0.0.1", 0))'), "ok");
+      assert.equal(attempt("socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)"), "EAFNOSUPPORT", "AF_INET, IPPROTO_ICMP");
+      assert.equal(attempt("socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)"), "ok");
+    } finally {
+      await deletePolicy(client, "deny-bind-socket");
+    }
+    assert.equal(attempt("socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)"), "ok");
+  });
+
   test("Override on execve (fanotify): the forbidden binary fails with EPERM and nothing of it runs", async () => {
     const forbidden = path.join(dir, "forbidden-true");
     const allowed = path.join(dir, "allowed-true");
