@@ -3,6 +3,7 @@
  * records into events and fans them out to the exporters. Built from one AgentConfig;
  * stop() detaches and unpins everything it created.
  */
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import type { AgentConfig } from "../config";
@@ -31,6 +32,7 @@ import { EventMetrics } from "../metrics/events";
 import { CpuProfiler } from "./profiler";
 import { PodWatcher, k8sNodeName } from "../k8s/pod-watcher";
 import { ChainedLookup, DockerIndex } from "../docker/docker-index";
+import { DockerClient } from "../docker/docker-client";
 import { DockerEventGate } from "../docker/event-gate";
 import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
 import { PolicyWatcher } from "../k8s/policy-watcher";
@@ -91,7 +93,7 @@ export class Agent {
     this.log.info({ libbpf: this.native.libbpfVersion(), cgroupMode: this.cgroupMode, node: this.node }, "starting tetragon-ts");
 
     if (cfg["enable-k8s-api"]) await this.startPodWatcher();
-    if (cfg["enable-docker"]) await this.startDocker();
+    if (cfg["enable-docker"] || (await this.dockerAnswers())) await this.startDocker();
     const publish = (ev: GetEventsResponse) => (this.dockerGate ? this.dockerGate.push(ev) : this.bus.publish(ev));
 
     this.handler = new ProcessEvents(
@@ -240,6 +242,15 @@ export class Agent {
    * time, events of containers the index is still inspecting. A daemon that does not answer
    * is logged; the index keeps re-opening its event stream.
    */
+  /** Without --enable-docker, a daemon that answers on --docker-socket turns the Docker index on. */
+  private async dockerAnswers(): Promise<boolean> {
+    const socket = this.config["docker-socket"];
+    if (!socket || !fs.existsSync(socket)) return false;
+    const up = await new DockerClient(socket, 1000).ping();
+    if (up) this.log.info({ socket }, "a Docker daemon answers: container names and images on events (--enable-docker)");
+    return up;
+  }
+
   private async startDocker(): Promise<void> {
     const index = new DockerIndex({ socketPath: this.config["docker-socket"], log: this.log });
     await index.start();

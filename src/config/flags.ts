@@ -41,7 +41,7 @@ export const FLAGS: FlagDef[] = [
   { name: "enable-ancestors", type: "list", default: [], help: "Add ancestors to events of these types (base, kprobe, tracepoint, uprobe, lsm, usdt)" },
   { name: "enable-k8s-api", type: "bool", default: false, help: "Access the Kubernetes API to associate events with the pods of this node (pod, namespace, workload, labels, container): lists and watches the pods whose spec.nodeName is NODE_NAME (else the host name)" },
   { name: "k8s-kubeconfig-path", type: "string", default: "", help: "Absolute path of the kubeconfig file used with --enable-k8s-api; empty uses KUBECONFIG, ~/.kube/config or the in-cluster service account" },
-  { name: "enable-docker", type: "bool", default: false, help: "Ask the local Docker daemon (--docker-socket) for the name, image and start time of the containers that processes run in, and put them in process.pod.container when no Kubernetes pod claims the container (tetragon-ts)" },
+  { name: "enable-docker", type: "bool", default: false, help: "Ask the local Docker daemon (--docker-socket) for the name, image and start time of the containers that processes run in, and put them in process.pod.container when no Kubernetes pod claims the container; on by itself when a daemon answers on --docker-socket at start (tetragon-ts)" },
   { name: "docker-socket", type: "string", default: "/var/run/docker.sock", help: "Unix socket of the Docker Engine API used with --enable-docker (tetragon-ts)" },
   { name: "cluster-name", type: "string", default: "", help: "Name of the cluster, added to every event" },
   { name: "bpf-lib", type: "string", default: "/var/lib/tetragon/", help: "Directory holding the BPF objects (the build tree is used when they are not there)" },

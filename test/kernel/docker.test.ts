@@ -45,9 +45,10 @@ describe("Docker containers", { timeout: 300_000 }, () => {
     await env?.stop();
   });
 
-  test("the host agent with --enable-docker names the containers of `docker run` and `docker exec` processes", { timeout: 120_000 }, async (t) => {
+  test("the host agent, finding the daemon on /var/run/docker.sock, names the containers of `docker run` and `docker exec` processes", { timeout: 120_000 }, async (t) => {
     if (env.skip) return t.skip(env.skip);
-    const agent = await startAgent(["--enable-docker"]);
+    const agent = await startAgent([]); // no --enable-docker: the socket answers
+    assert.match(agent.logs(), /a Docker daemon answers/);
     try {
       const image = JSON.parse(docker(["image", "inspect", BASE_IMAGE]))[0] as { Id: string };
 
