@@ -3,6 +3,7 @@
  * test/vm/rig/run-in-vm.sh (VMRIG_GUEST=1), started by test/matrix/kernel-matrix.test.ts with
  * the kernel's name in TETRAGON_TS_VM_KERNEL; `npm test` does not run them on the host.
  */
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import type { RunningAgent } from "../helpers/agent";
 import { VM_KERNEL_ENV, vmKernel, type VmKernel } from "./kernels";
@@ -47,4 +48,16 @@ export function assertFeatures(got: Map<string, boolean>, want: Record<string, b
   for (const [name, value] of Object.entries(want)) {
     assert.equal(got.get(name), value, `${where}: ${name} should be ${value} on this kernel (got ${got.get(name)})`);
   }
+}
+
+/** open(path) from a fresh process: "ok" or the errno name */
+export function tryOpen(file: string): string {
+  const r = spawnSync("/usr/bin/python3", ["-c", `
+import errno
+try:
+    open(${JSON.stringify(file)}).read(); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`], { encoding: "utf8" });
+  return r.stdout.trim();
 }

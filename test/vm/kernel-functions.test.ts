@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
-import { guestKernel, guestOnly, withAgentLog } from "./guest";
+import { guestKernel, guestOnly, withAgentLog, tryOpen } from "./guest";
 
 const kp = (e: JsonEvent) => e.process_kprobe;
 
@@ -324,15 +324,3 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
       assert.equal(l.process_lsm.action, "KPROBE_ACTION_OVERRIDE");
     }));
 });
-
-/** open(path) from a fresh process: "ok" or the errno name */
-function tryOpen(file: string): string {
-  const r = spawnSync("/usr/bin/python3", ["-c", `
-import errno
-try:
-    open(${JSON.stringify(file)}).read(); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-`], { encoding: "utf8" });
-  return r.stdout.trim();
-}

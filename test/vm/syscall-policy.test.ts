@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
-import { guestKernel, guestOnly, withAgentLog } from "./guest";
+import { guestKernel, guestOnly, withAgentLog, tryOpen } from "./guest";
 
 const kp = (e: JsonEvent) => e.process_kprobe;
 
@@ -113,15 +113,3 @@ spec:
       assert.equal(kp(ev).args[0].string_arg, denied);
     }));
 });
-
-/** open(path) from a fresh process: "ok" or the errno name */
-function tryOpen(file: string): string {
-  const r = spawnSync("/usr/bin/python3", ["-c", `
-import errno
-try:
-    open(${JSON.stringify(file)}).read(); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-`], { encoding: "utf8" });
-  return r.stdout.trim();
-}
