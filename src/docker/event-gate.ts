@@ -69,33 +69,38 @@ export class DockerEventGate {
     }
   }
 
-  private processes(ev: GetEventsResponse): Process[] {
-    const v = ev.event.value as { process?: Process; parent?: Process; ancestors?: Process[] } | undefined;
-    if (v === undefined) return [];
-    const out: Process[] = [];
-    if (v.process) out.push(v.process);
-    if (v.parent) out.push(v.parent);
-    if (Array.isArray(v.ancestors)) out.push(...v.ancestors);
-    return out;
+  /** The wait for one process's container, or undefined when there is none (known, or host). */
+  private waitForProcess(p: Process | undefined, waits: Promise<void>[] | undefined): Promise<void>[] | undefined {
+    if (p === undefined || p.docker === "" || p.pod !== undefined) return waits;
+    const w = this.index.whenKnown(p.docker, this.maxWaitMs);
+    if (w === undefined) return waits;
+    (waits ??= []).push(w);
+    return waits;
   }
 
+  /** Per event: no list, no closure unless a container is unknown. */
   private waitFor(ev: GetEventsResponse): Promise<void> | undefined {
-    const waits: Promise<void>[] = [];
-    for (const p of this.processes(ev)) {
-      if (p.docker === "" || p.pod !== undefined) continue;
-      const w = this.index.whenKnown(p.docker, this.maxWaitMs);
-      if (w !== undefined) waits.push(w);
-    }
-    if (waits.length === 0) return undefined;
+    const v = ev.event.value as { process?: Process; parent?: Process; ancestors?: Process[] } | undefined;
+    if (v === undefined) return undefined;
+    let waits = this.waitForProcess(v.process, undefined);
+    waits = this.waitForProcess(v.parent, waits);
+    if (Array.isArray(v.ancestors)) for (const a of v.ancestors) waits = this.waitForProcess(a, waits);
+    if (waits === undefined) return undefined;
     return Promise.all(waits).then(() => undefined);
   }
 
+  private refillProcess(p: Process | undefined): void {
+    if (p === undefined || p.docker === "" || p.pod !== undefined) return;
+    const e = this.cache.peek(p.execId);
+    const pod = e ? this.cache.podOf(e) : undefined;
+    if (pod !== undefined) p.pod = pod;
+  }
+
   private refill(ev: GetEventsResponse): void {
-    for (const p of this.processes(ev)) {
-      if (p.docker === "" || p.pod !== undefined) continue;
-      const e = this.cache.peek(p.execId);
-      const pod = e ? this.cache.podOf(e) : undefined;
-      if (pod !== undefined) p.pod = pod;
-    }
+    const v = ev.event.value as { process?: Process; parent?: Process; ancestors?: Process[] } | undefined;
+    if (v === undefined) return;
+    this.refillProcess(v.process);
+    this.refillProcess(v.parent);
+    if (Array.isArray(v.ancestors)) for (const a of v.ancestors) this.refillProcess(a);
   }
 }
