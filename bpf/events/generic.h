@@ -81,7 +81,23 @@ enum generic_arg_type {
 	GT_LOAD_INFO = 37,  /* struct load_info *: module_blob */
 	GT_USER_NS = 38,    /* struct user_namespace *: user_ns_blob */
 	GT_KIOCB = 39,      /* struct kiocb *: its file's path */
+	GT_IOV_ITER = 40,   /* struct iov_iter *: the bytes it walks over, as char_iovec */
 };
+
+/* struct iov_iter as the running kernel lays it out (6.4 reordered the struct and the
+ * iter_type values): found in BTF by user space and set before load. ok = 0: unknown. */
+struct iov_iter_layout {
+	__u16 type_off;     /* u8 iter_type */
+	__u16 count_off;    /* size_t count: the bytes left */
+	__u16 ptr_off;      /* the union of ubuf, __iov (iov before 6.4) and kvec */
+	__u16 offset_off;   /* size_t iov_offset: into the first segment */
+	__u16 nr_segs_off;  /* unsigned long nr_segs */
+	__u8 ubuf;          /* the iter_type values of ITER_UBUF (0xff: none), ITER_IOVEC, ITER_KVEC */
+	__u8 iovec;
+	__u8 kvec;
+	__u8 ok;
+	__u16 pad;
+}; /* 16 */
 
 struct user_ns_blob {
 	__u32 level;
@@ -185,7 +201,10 @@ struct arg_spec {
 	__u16 max_data;     /* char_buf / const_buf bytes to read at most */
 	__u8 source;        /* SRC_RECORD, or SRC_CURRENT_TASK for data args */
 	__u8 nsteps;        /* `resolve`: a walk through kernel struct fields from the value */
-	__u16 pad;
+	/* GT_MODULE / GT_LOAD_INFO: fields that exist only in some kernel configurations, at
+	 * offsets user space found in BTF (1 + offset, 0 when the kernel lacks them):
+	 * max_data = sig_ok (CONFIG_MODULE_SIG), aux = load_info.mod (for the taints) */
+	__u16 aux;
 	struct resolve_step steps[MAX_RESOLVE];
 }; /* 44 */
 
@@ -203,6 +222,10 @@ enum match_op {
 
 #define MATCH_F_SIGNED 0x1
 #define MATCH_F_SOCK 0x2    /* the argument is a GT_SOCK blob */
+/* string operators: vals[] holds what the value set's lengths allow, checked before any key
+ * is built: for Equal/NotEqual a bitmap of the lengths (0..255) of its values, for the
+ * prefix and postfix operators the shortest value's length in vals[0] */
+#define MATCH_F_LENS 0x4
 
 struct match_arg {
 	__u8 arg;           /* 0..4, or RET_ARG */
@@ -315,7 +338,10 @@ struct hook_config {
 	/* policy filter (TracingPolicyNamespaced, podSelector, containerSelector): when not 0,
 	 * the hook runs only for tasks whose tracked cgroup is in policy_filter_map under it */
 	__u32 policy_filter;
-	__u32 pad;
+	/* arguments (bit per index) that every selector's matchArgs look at, when every selector
+	 * has some: they are read and matched first, and a call none of them lets through costs
+	 * no process lookup and no other argument read. 0: no such pre-filter. */
+	__u32 prefilter_args;
 };
 
 /* Key of policy_filter_map: the cgroups (ids of the tracked hierarchy) a filter lets through. */

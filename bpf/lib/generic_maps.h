@@ -92,7 +92,21 @@ struct generic_scratch {
 	/* Override decided by a hook of this attachment: the program carries it out on return */
 	__s32 override_ret;
 	__u32 override_set;
+	/* the pre-filter ran for this call (args_ok then holds which selectors' matchArgs passed):
+	 * kept here, not on the stack, so that the verifier sees one state after it either way */
+	__u32 prefilter_done;
+	__u32 args_ok;
+	/* the object being read's arg_spec max_data and aux (kernel-configuration offsets):
+	 * here rather than in the read context, whose stack slots the verifier tracks */
+	__u16 obj_a, obj_b;
+	/* the segments being read (char_iovec, iov_iter): SEG_* and the iterator's byte count */
+	__u32 seg_mode;
+	__u64 seg_len;
 };
+
+#define SEG_KERNEL_ARRAY 0x1 /* the iovec/kvec array is in kernel memory */
+#define SEG_KERNEL_DATA 0x2  /* so are the bytes (kvec) */
+#define SEG_ONE 0x4          /* one buffer: at the value, seg_len bytes (ITER_UBUF) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -92,24 +92,39 @@ static __always_inline void read_perf_event_blob(struct perf_event *ev, struct p
 	bpf_probe_read_kernel_str(b->kprobe_func, sizeof(b->kprobe_func), BPF_CORE_READ(ev, tp_event, name));
 }
 
-static __always_inline void read_module_blob(struct module *mod, struct module_blob *b)
+/* 1 + the offset of sig_ok, or 0 when the kernel has none: read as found in BTF by user
+ * space (a guarded CO-RE read of it is merged by clang with other paths and then rejected) */
+static __always_inline __u32 read_sig_ok(void *obj, __u32 sig_off)
 {
-	/* sig_ok exists only with CONFIG_MODULE_SIG; a guarded CO-RE read of it is merged by
-	 * clang with other paths and then rejected, so it is reported as unknown */
+	__u8 ok = 0;
+
+	if (!sig_off)
+		return 2;
+	if (bpf_probe_read_kernel(&ok, 1, (char *)obj + ((sig_off - 1) & 0xffff)))
+		return 2;
+	return ok ? 1 : 0;
+}
+
+static __always_inline void read_module_blob(struct module *mod, struct module_blob *b, __u32 sig_off)
+{
 	BPF_CORE_READ_INTO(&b->name, mod, name);
 	b->taints = BPF_CORE_READ(mod, taints);
-	b->sig_ok = 2;
+	b->sig_ok = read_sig_ok(mod, sig_off);
 }
 
 /* struct load_info is private to the module loader (not in every kernel's BTF); its first
- * field has been the module's name since it exists. */
-static __always_inline void read_load_info_blob(void *info, struct module_blob *b)
+ * field has been the module's name since it exists. Its module (for the taints) is found
+ * through mod_off, as sig_ok is. */
+static __always_inline void read_load_info_blob(void *info, struct module_blob *b, __u32 sig_off, __u32 mod_off)
 {
 	const char *name = NULL;
+	struct module *mod = NULL;
 
-	b->sig_ok = 2;
 	bpf_probe_read_kernel(&name, sizeof(name), info);
 	bpf_probe_read_kernel_str(b->name, sizeof(b->name), name);
+	b->sig_ok = read_sig_ok(info, sig_off);
+	if (mod_off && !bpf_probe_read_kernel(&mod, sizeof(mod), (char *)info + ((mod_off - 1) & 0xffff)) && mod)
+		b->taints = BPF_CORE_READ(mod, taints);
 }
 
 #endif

@@ -35,6 +35,7 @@ const volatile __u32 agent_tgid = 0;
 const volatile __u32 fanotify_fail_closed = 0;
 /* the kernel has bpf_override_return (generic_kprobe_override loads) */
 const volatile __u32 has_override_return = 0;
+const volatile struct iov_iter_layout iov_layout = {};
 
 static __always_inline void gcount(__u32 stat)
 {
@@ -54,17 +55,31 @@ struct read_ctx {
 	int at_exit;
 };
 
-static __always_inline __u64 rec_value(struct generic_scratch *s, __u32 off, __u32 size)
+static __always_inline __u64 value_of_size(__u64 v, __u32 size)
 {
-	__u64 v = 0;
-
-	bpf_probe_read_kernel(&v, 8, &s->rec[off & (REC_MAX - 1)]);
 	switch (size) {
 	case 1: return v & 0xff;
 	case 2: return v & 0xffff;
 	case 4: return v & 0xffffffff;
 	default: return v;
 	}
+}
+
+static __always_inline __u64 rec_value(struct generic_scratch *s, __u32 off, __u32 size)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, 8, &s->rec[off & (REC_MAX - 1)]);
+	return value_of_size(v, size);
+}
+
+/* The same with a plain load (a probe read costs ~100 ns here), for the pre-filter: the
+ * record is in the map value, and the bytes behind rec[] are the scratch's own, so even the
+ * last offset reads inside it. Not used on the full path: there the plain load's scalar
+ * nearly doubles the states the verifier walks through the argument readers. */
+static __always_inline __u64 rec_value_fast(struct generic_scratch *s, __u32 off, __u32 size)
+{
+	return value_of_size(*(__u64 *)&s->rec[off & (REC_MAX - 1)], size);
 }
 
 static __always_inline __u64 sign_extend(__u64 v, __u8 type)
@@ -283,11 +298,11 @@ static __always_inline long read_object(struct read_ctx *r, __u8 type, __u64 v, 
 		return sizeof(struct perf_event_blob);
 	case GT_MODULE:
 		__builtin_memset(BLOB(module_blob), 0, sizeof(struct module_blob));
-		read_module_blob((struct module *)v, BLOB(module_blob));
+		read_module_blob((struct module *)v, BLOB(module_blob), r->s->obj_a);
 		return sizeof(struct module_blob);
 	case GT_LOAD_INFO:
 		__builtin_memset(BLOB(module_blob), 0, sizeof(struct module_blob));
-		read_load_info_blob((void *)v, BLOB(module_blob));
+		read_load_info_blob((void *)v, BLOB(module_blob), r->s->obj_a, r->s->obj_b);
 		return sizeof(struct module_blob);
 	}
 	if (want_path)
@@ -295,6 +310,103 @@ static __always_inline long read_object(struct read_ctx *r, __u8 type, __u64 v, 
 	if (sk)
 		return read_sock(r, sk, off);
 	return -1;
+}
+
+/* A string argument into the event's data, without its NUL. */
+static __always_inline long read_str(struct generic_scratch *s, __u8 type, __u64 v, __u32 off)
+{
+	long n;
+
+	if (type == GT_STRING)
+		n = bpf_probe_read_user_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
+	else
+		n = bpf_probe_read_kernel_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
+	return n > 0 ? n - 1 : n;
+}
+
+/* The end of an argument's read: its length, and the next free byte of data. */
+static __always_inline void arg_read_done(struct generic_scratch *s, struct arg_slot *slot, __u32 off, long n)
+{
+	if (n < 0) {
+		s->msg.flags |= GENERIC_F_ERROR_ARG;
+		gcount(GSTAT_ARG_ERROR);
+		n = 0;
+	}
+	n &= (ARG_DATA_MAX * 2 - 1);
+	slot->len = n;
+	s->msg.data_len = off + n;
+}
+
+/* The pre-filter's reader. It reads only what the compiler lets a pre-filter look at (values
+ * of the record, strings, a sockaddr), so that the heavy readers (paths, kernel objects) stay
+ * verified once, in read_one_arg. */
+static long prefilter_read_step(__u32 i32, struct read_ctx *r)
+{
+	struct generic_scratch *s = r->s;
+	struct hook_config *cfg = r->cfg;
+	struct arg_spec *spec;
+	struct arg_slot *slot;
+	__u32 off = s->msg.data_len;
+	__u64 v, i = i32;
+	long n;
+
+	clamp_var(i);
+	if (i >= MAX_ARGS || i >= cfg->nargs)
+		return 1;
+	bound_below(i, MAX_ARGS);
+	if (!(cfg->prefilter_args & (1u << i)))
+		return 0;
+	if (off > GENERIC_DATA_MASK - 64)
+		return 1;
+	spec = &cfg->args[i];
+	slot = &s->msg.args[i];
+	v = sign_extend(rec_value_fast(s, spec->off, spec->size), spec->type);
+	slot->value = v;
+	slot->off = off;
+	slot->len = 0;
+	slot->orig_len = 0;
+	if (spec->type == GT_STRING || spec->type == GT_KSTRING)
+		n = read_str(s, spec->type, v, off);
+	else if (spec->type == GT_SOCKADDR)
+		n = read_sockaddr(r, v, off, spec->flags & ARG_F_KERNEL_PTR);
+	else
+		return 0; /* a number: the value is all */
+	arg_read_done(s, slot, off, n);
+	return 0;
+}
+
+/* An iov_iter: sets the segment mode and seg_len (its byte count), points v at its buffer or
+ * segment array and skip at what it consumed; returns how many segments to read. Iterators
+ * over pages (bvec, xarray, pipes) give no bytes, only their size. */
+static __always_inline __u64 iter_segments(struct generic_scratch *s, __u64 *v, __u64 *skip)
+{
+	char *it = (char *)*v;
+	__u64 count = 0, ptr = 0, consumed = 0, nr = 0;
+	__u8 type = 0xff;
+
+	s->seg_len = 0;
+	if (!iov_layout.ok || !it)
+		return 0;
+	bpf_probe_read_kernel(&type, 1, it + iov_layout.type_off);
+	bpf_probe_read_kernel(&count, 8, it + iov_layout.count_off);
+	bpf_probe_read_kernel(&ptr, 8, it + iov_layout.ptr_off);
+	bpf_probe_read_kernel(&consumed, 8, it + iov_layout.offset_off);
+	bpf_probe_read_kernel(&nr, 8, it + iov_layout.nr_segs_off);
+	s->seg_len = count;
+	if (type == iov_layout.ubuf) {
+		s->seg_mode = SEG_ONE;
+		*v = ptr + consumed;
+		return 1;
+	}
+	*v = ptr;
+	*skip = consumed;
+	if (type == iov_layout.iovec)
+		s->seg_mode = SEG_KERNEL_ARRAY;
+	else if (type == iov_layout.kvec)
+		s->seg_mode = SEG_KERNEL_ARRAY | SEG_KERNEL_DATA;
+	else
+		return 0;
+	return nr;
 }
 
 static long read_one_arg(__u32 i32, struct read_ctx *r)
@@ -313,6 +425,9 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	if (i >= MAX_ARGS || i >= cfg->nargs)
 		return 1;
 	bound_below(i, MAX_ARGS);
+	/* already read by the pre-filter */
+	if (!r->at_exit && s->prefilter_done && (cfg->prefilter_args & (1u << i)))
+		return 0;
 	if (off > GENERIC_DATA_MASK - 64)
 		return 1;
 	spec = &cfg->args[i];
@@ -347,14 +462,8 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	slot->orig_len = 0;
 	switch (spec->type) {
 	case GT_STRING:
-		n = bpf_probe_read_user_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
-		if (n > 0)
-			n--; /* without the NUL */
-		break;
 	case GT_KSTRING:
-		n = bpf_probe_read_kernel_str(&s->data[off & GENERIC_DATA_MASK], ARG_DATA_MAX, (void *)v);
-		if (n > 0)
-			n--;
+		n = read_str(s, spec->type, v, off);
 		break;
 	case GT_DATA_LOC: {
 		__u32 loc = (__u32)v;
@@ -399,12 +508,19 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		else
 			n = size;
 		break;
-	case GT_CHAR_IOVEC: {
-		/* the first iovecs of the array, concatenated up to max_data */
-		__u64 count = 0, total = 0, orig = 0;
+	case GT_CHAR_IOVEC:
+	case GT_IOV_ITER: {
+		/* the first segments, concatenated up to max_data: a user iovec array (char_iovec),
+		 * or what a kernel iov_iter walks over (its user buffer, iovecs or kvecs). The
+		 * segment mode lives in the scratch map, untracked, so that one verified path
+		 * serves every mode. */
+		__u64 count = 0, total = 0, orig = 0, skip = 0;
 		int done = 0;
 
-		if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
+		s->seg_mode = 0;
+		if (spec->type == GT_IOV_ITER)
+			count = iter_segments(s, &v, &skip);
+		else if (spec->size_arg >= 0 && spec->size_arg < MAX_ARGS) {
 			struct arg_spec *sz = &cfg->args[spec->size_arg & 3];
 
 			count = r->at_exit ? s->msg.args[spec->size_arg & 3].value : rec_value(s, sz->off, sz->size);
@@ -414,44 +530,62 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		for (int j = 0; j < 4; j++) {
 			struct { __u64 base; __u64 len; } iov = {};
 			__u64 room, take;
+			long err;
 
 			if (done || j >= count)
 				continue;
-			if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(v + j * 16))) {
-				done = 1;
-				continue;
+			if (s->seg_mode & SEG_ONE) {
+				iov.base = v;
+				iov.len = s->seg_len;
+			} else {
+				if (s->seg_mode & SEG_KERNEL_ARRAY)
+					err = bpf_probe_read_kernel(&iov, sizeof(iov), (void *)(v + j * 16));
+				else
+					err = bpf_probe_read_user(&iov, sizeof(iov), (void *)(v + j * 16));
+				if (err) {
+					done = 1;
+					continue;
+				}
+			}
+			if (j == 0 && skip) {
+				/* what the iterator has consumed of its first segment */
+				iov.base += skip;
+				iov.len = iov.len > skip ? iov.len - skip : 0;
 			}
 			orig += iov.len;
 			room = spec->max_data > total ? spec->max_data - total : 0;
 			take = iov.len < room ? iov.len : room;
 			clamp_var(take);
 			take &= (ARG_DATA_MAX - 1);
-			if (take && bpf_probe_read_user(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base)) {
-				done = 1;
-				continue;
+			if (take) {
+				if (s->seg_mode & SEG_KERNEL_DATA)
+					err = bpf_probe_read_kernel(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base);
+				else
+					err = bpf_probe_read_user(&s->data[(off + total) & GENERIC_DATA_MASK], take, (void *)iov.base);
+				if (err) {
+					done = 1;
+					continue;
+				}
 			}
 			total += take;
 		}
-		slot->orig_len = orig;
+		/* an iterator's size is its byte count, whatever its segments */
+		slot->orig_len = spec->type == GT_IOV_ITER ? s->seg_len : orig;
 		n = total;
 		break;
 	}
 	default:
 		if (spec->type == GT_FD)
 			n = read_object(r, GT_FILE, (__u64)fd_file(r, (__u32)v), off);
-		else if (is_object_type(spec->type))
+		else if (is_object_type(spec->type)) {
+			s->obj_a = spec->max_data;
+			s->obj_b = spec->aux;
 			n = read_object(r, spec->type, v, off);
+		}
 		else
 			return 0; /* numbers: the value is all */
 	}
-	if (n < 0) {
-		s->msg.flags |= GENERIC_F_ERROR_ARG;
-		gcount(GSTAT_ARG_ERROR);
-		n = 0;
-	}
-	n &= (ARG_DATA_MAX * 2 - 1);
-	slot->len = n;
-	s->msg.data_len = off + n;
+	arg_read_done(s, slot, off, n);
 	return 0;
 }
 
@@ -758,6 +892,15 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 	if (m->op >= MOP_STR_EQ) {
 		int tail = m->op == MOP_POSTFIX || m->op == MOP_NOT_POSTFIX;
 
+		/* no value of the set has this length: no key to build, no lookup */
+		if ((m->flags & MATCH_F_LENS) && slot->len < STR_KEY_LEN) {
+			__u32 n = slot->len & (STR_KEY_LEN - 1);
+
+			if ((m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ) && !((m->vals[n >> 6] >> (n & 63)) & 1))
+				return m->op == MOP_STR_NEQ;
+			if (m->op >= MOP_PREFIX && m->op <= MOP_NOT_POSTFIX && n < m->vals[0])
+				return m->op == MOP_NOT_PREFIX || m->op == MOP_NOT_POSTFIX;
+		}
 		if (str_of_arg(s, m->arg, &len, tail) && (m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ))
 			/* longer than any stored value */
 			return m->op == MOP_STR_NEQ;
@@ -936,16 +1079,37 @@ static long match_selector_step(__u32 i32, struct match_ctx *c)
 	bound_below(i, MAX_SELECTORS);
 	sel = &cfg->sel[i];
 	c->sel = sel;
+	if (c->s->prefilter_done && !(c->s->args_ok & (1u << i)))
+		return 0;
 	if (!match_pids(c, &sel->pids) || !match_binary(c, &sel->bin))
 		return 0;
 	if (!match_namespaces(c, sel) || !match_capabilities(c, sel))
 		return 0;
-	c->ok = 1;
-	bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
-	if (!c->ok)
-		return 0;
+	if (!c->s->prefilter_done) {
+		c->ok = 1;
+		bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
+		if (!c->ok)
+			return 0;
+	}
 	c->result = i;
 	return 1;
+}
+
+/* The pre-filter's step: the matchArgs of selector i alone, into args_ok. */
+static long prefilter_step(__u32 i32, struct match_ctx *c)
+{
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_SELECTORS || i >= c->cfg->nselectors)
+		return 1;
+	bound_below(i, MAX_SELECTORS);
+	c->sel = &c->cfg->sel[i];
+	c->ok = 1;
+	bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
+	if (c->ok)
+		c->s->args_ok |= 1u << i;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- actions and emit */
@@ -1214,24 +1378,47 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 
 	if (cfg->policy_filter && !policy_filter_allows(cfg->policy_filter))
 		return 0;
-	s->msg.hdr.op = cfg->op;
-	s->msg.hdr.ktime = bpf_ktime_get_boot_ns();
-	s->msg.hook_id = hook_id;
 	s->msg.pid = tgid;
 	s->msg.tid = (__u32)pid_tgid;
 	s->msg.flags = 0;
 	s->msg.ret = 0;
+	s->msg.data_len = 0;
+	s->prefilter_done = 0;
+	s->args_ok = 0;
+	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
+	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
+	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
+		deny_write(s, hook_id, 0, DENY_K_FANOTIFY, 0);
+
+	if (cfg->prefilter_args) {
+		/* the pre-filter: the arguments the matchArgs look at, then the matchArgs alone;
+		 * a call no selector's matchArgs let through stops here */
+		u.r.s = s;
+		u.r.cfg = cfg;
+		u.r.task = task;
+		u.r.ctx_addr = (__u64)ctx;
+		bpf_loop(MAX_ARGS, prefilter_read_step, &u.r, 0);
+		__builtin_memset(&u, 0, sizeof(u));
+		u.mc.s = s;
+		u.mc.cfg = cfg;
+		bpf_loop(MAX_SELECTORS, prefilter_step, &u.mc, 0);
+		if (!s->args_ok)
+			return 0;
+		s->prefilter_done = 1;
+		__builtin_memset(&u, 0, sizeof(u));
+	}
+	u.r.s = s;
+	u.r.cfg = cfg;
+	u.r.task = task;
+	u.r.ctx_addr = (__u64)ctx;
+	s->msg.hdr.op = cfg->op;
+	s->msg.hdr.ktime = bpf_ktime_get_boot_ns();
+	s->msg.hook_id = hook_id;
 	s->msg.action = 0;
 	proc = bpf_map_lookup_elem(&execve_map, &tgid);
 	s->msg.proc_ktime = proc ? proc->ktime : 0;
 	if (!proc)
 		gcount(GSTAT_PROC_MISS);
-
-	u.r.s = s;
-	u.r.cfg = cfg;
-	u.r.task = task;
-	u.r.ctx_addr = (__u64)ctx;
-	s->msg.data_len = 0;
 	bpf_loop(MAX_ARGS, read_one_arg, &u.r, 0);
 
 	__builtin_memset(&u, 0, sizeof(u));
@@ -1248,10 +1435,6 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	}
 	if (cfg->flags & HOOK_SOCK_SLOT_MASK)
 		sock_owner_of(s, ((cfg->flags & HOOK_SOCK_SLOT_MASK) >> HOOK_SOCK_SLOT_SHIFT) - 1);
-	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
-	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
-	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
-		deny_write(s, hook_id, 0, DENY_K_FANOTIFY, 0);
 	if (cfg->nselectors) {
 		bpf_loop(MAX_SELECTORS, match_selector_step, &u.mc, 0);
 		if (u.mc.result < 0)
@@ -1283,6 +1466,8 @@ static long read_ret_object(__u32 i, struct read_ctx *r)
 
 	if (off > GENERIC_DATA_MASK - 64)
 		return 1;
+	s->obj_a = 0;
+	s->obj_b = 0;
 	n = read_object(r, r->cfg->ret_type, s->msg.ret, off);
 	if (n < 0) {
 		s->msg.flags |= GENERIC_F_ERROR_ARG;
@@ -1309,7 +1494,9 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	if (cfg->flags & HOOK_DENY_MASK) {
 		__u32 tid = (__u32)k.pid_tgid;
 
-		bpf_map_delete_elem(&deny_map, &tid);
+		/* most calls left no decision: a lookup is cheaper than the LRU's locked delete */
+		if (bpf_map_lookup_elem(&deny_map, &tid))
+			bpf_map_delete_elem(&deny_map, &tid);
 	}
 	if (!saved)
 		return 0;

@@ -17,7 +17,12 @@ export const GT = {
   CHAR_BUF: 11, FD: 12, SOCKADDR: 13, SYSCALL64: 14, CAPABILITY: 15, KERNEL_CAP: 16, BPF_CMD: 17,
   NOP: 18, CONST_BUF: 19, CHAR_IOVEC: 20, KSTRING: 21, DATA_LOC: 22, FILE: 23, PATH: 24, BINPRM: 25, SOCK: 26,
   CRED: 27, DENTRY: 28, SOCKET: 29, SKB: 30, NET_DEV: 31, BPF_ATTR: 32, BPF_MAP: 33, BPF_PROG: 34,
-  PERF_EVENT: 35, MODULE: 36, LOAD_INFO: 37, USER_NS: 38, KIOCB: 39,
+  PERF_EVENT: 35, MODULE: 36, LOAD_INFO: 37, USER_NS: 38, KIOCB: 39, IOV_ITER: 40,
+} as const;
+
+/** struct iov_iter_layout: the running kernel's struct iov_iter, set as a global before load */
+export const IOV_ITER_LAYOUT = {
+  type_off: 0, count_off: 2, ptr_off: 4, offset_off: 6, nr_segs_off: 8, ubuf: 10, iovec: 11, kvec: 12, ok: 13, SIZE: 16,
 } as const;
 
 /** Blobs the kernel writes for kernel-object arguments (bpf/events/generic.h). */
@@ -45,6 +50,7 @@ export const MOP = {
 
 export const MATCH_F_SIGNED = 0x1;
 export const MATCH_F_SOCK = 0x2;
+export const MATCH_F_LENS = 0x4;
 export const SOCK_BLOB = { family: 0, sport: 2, dport: 4, protocol: 6, type: 8, state: 10, mark: 12, priority: 16, saddr: 24, daddr: 40, cookie: 56, SIZE: 64 } as const;
 
 export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4, OVERRIDE: 5, NOTIFY_ENFORCER: 6, TRACK_SOCK: 7, UNTRACK_SOCK: 8 } as const;
@@ -62,7 +68,7 @@ export const REC_INDIRECT = 0x80000000;
 /** process_entry.mbset bit of the agent's own CLI (spared by enforcement) */
 export const MBSET_AGENT_CLI_BIT = 63;
 
-export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, source: 8, nsteps: 9, steps: 12, SIZE: 44 } as const;
+export const ARG_SPEC = { type: 0, size: 1, size_arg: 2, flags: 3, off: 4, max_data: 6, source: 8, nsteps: 9, aux: 10, steps: 12, SIZE: 44 } as const;
 export const RESOLVE_STEP = { off: 0, kind: 2, size: 3, SIZE: 4 } as const;
 export const RESOLVE = { deref: 1, load: 2, addr: 3, fd: 4, MAX: 8 } as const;
 export const SRC = { RECORD: 0, CURRENT_TASK: 1 } as const;
@@ -79,7 +85,7 @@ export const SELECTOR = {
 } as const;
 export const HOOK_CONFIG = {
   flags: 0, op: 4, rec_size: 8, ret_off: 10, ret_size: 12, ret_type: 13, nargs: 14, nselectors: 15,
-  args: 16, sel: 240, policy_filter: 3600, SIZE: 3608,
+  args: 16, sel: 240, policy_filter: 3600, prefilter_args: 3604, SIZE: 3608,
 } as const;
 /** key of policy_filter_map */
 export const POLICY_FILTER_KEY = { filter_id: 0, cgroup_id: 8, SIZE: 16 } as const;

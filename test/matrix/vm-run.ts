@@ -35,7 +35,7 @@ const SHOWN = /^\s*(not ok|ok) \d+ - |^run-in-vm:|^# (pass|fail|skipped) /;
 export function runSuiteInVm(k: VmKernel, kernelDir: string, timeoutS: number): Promise<VmResult> {
   const t0 = Date.now();
   const cmd = [
-    "env", `${VM_KERNEL_ENV}=${k.name}`, `TETRAGON_TS_TIMEOUT_SCALE=${config.timeoutScale}`,
+    "env", `${VM_KERNEL_ENV}=${k.name}`, `TETRAGON_TS_VM_KERNEL_DIR=${path.resolve(kernelDir)}`, `TETRAGON_TS_TIMEOUT_SCALE=${config.timeoutScale}`,
     process.execPath, "--test", "--test-reporter=tap", "--test-concurrency=1", ...vmTestFiles(),
   ];
   const child = spawn("bash", [path.join(RIG, "run-in-vm.sh"), "-t", String(Math.floor(timeoutS)), kernelDir, "--", ...cmd], {

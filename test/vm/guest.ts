@@ -4,6 +4,9 @@
  * the kernel's name in TETRAGON_TS_VM_KERNEL; `npm test` does not run them on the host.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import assert from "node:assert/strict";
 import type { RunningAgent } from "../helpers/agent";
 import { VM_KERNEL_ENV, vmKernel, type VmKernel } from "./kernels";
@@ -60,4 +63,40 @@ except OSError as e:
     print(errno.errorcode[e.errno])
 `], { encoding: "utf8" });
   return r.stdout.trim();
+}
+
+/**
+ * The loadable modules of the kernel this VM runs (the host passes the kernel's folder in
+ * TETRAGON_TS_VM_KERNEL_DIR; the guest sees the host's files), or undefined when it has none:
+ * the override kernel has everything built in.
+ */
+export function guestModulesDir(): string | undefined {
+  const dir = process.env.TETRAGON_TS_VM_KERNEL_DIR;
+  if (!dir) return undefined;
+  const mods = path.join(dir, "lib/modules", os.release(), "kernel");
+  return fs.existsSync(mods) && fs.existsSync("/proc/modules") ? mods : undefined;
+}
+
+/**
+ * Loads a module file with finit_module(2) from a fresh process, decompressing a .ko.xz first,
+ * and with its appended signature cut off when `unsigned`. "ok" or the errno name.
+ */
+export function loadModule(file: string, unsigned: boolean): string {
+  const r = spawnSync("/usr/bin/python3", ["-c", `
+import ctypes, errno, lzma, os, struct, sys, tempfile
+data = open(sys.argv[1], "rb").read()
+if sys.argv[1].endswith(".xz"):
+    data = lzma.decompress(data)
+magic = b"~Module signature appended~\n"
+if sys.argv[2] == "1" and data.endswith(magic):
+    sig_len = struct.unpack(">I", data[-len(magic) - 4:-len(magic)])[0]
+    data = data[:len(data) - len(magic) - 12 - sig_len]
+fd, name = tempfile.mkstemp(suffix=".ko")
+os.write(fd, data)
+os.lseek(fd, 0, 0)
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.syscall(313, fd, b"", 0)  # finit_module
+print("ok" if rc == 0 else errno.errorcode[ctypes.get_errno()])
+`, file, unsigned ? "1" : "0"], { encoding: "utf8" });
+  return r.stdout.trim() || r.stderr.trim();
 }

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { startAgentWithPolicies, tempDir, type JsonEvent, type RunningAgent } from "../helpers/agent";
-import { guestKernel, guestOnly, withAgentLog, tryOpen } from "./guest";
+import { guestKernel, guestModulesDir, guestOnly, loadModule, withAgentLog, tryOpen } from "./guest";
 
 const kp = (e: JsonEvent) => e.process_kprobe;
 
@@ -35,6 +35,8 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
   const viaFmodRet = path.join(work, "fmod-ret-denied.txt");
   const viaLsm = path.join(work, "lsm-denied.txt");
   const servers: net.Server[] = [];
+  const modules = guestModulesDir();
+  const python = fs.realpathSync("/usr/bin/python3");
 
   before(async () => {
     fs.mkdirSync(watched);
@@ -186,6 +188,34 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
       - action: Override
         argError: -1
 `),
+      // loadable modules: the struct module of do_init_module, the load_info of mod_sysfs_setup
+      // (called after the signature check); only where the kernel has modules to load
+      ...(modules ? { modules: policy("kfunc-modules", `  kprobes:
+  - call: "do_init_module"
+    syscall: false
+    args:
+    - index: 0
+      type: "module"
+  - call: "mod_sysfs_setup"
+    syscall: false
+    args:
+    - index: 1
+      type: "load_info"
+`) } : {}),
+      // iov_iter: what a write hands the filesystem; the writer is python, filtered by binary
+      iter: policy("kfunc-iov-iter", `  kprobes:
+  - call: "generic_perform_write"
+    syscall: false
+    args:
+    - index: 0
+      type: "kiocb"
+    - index: 1
+      type: "iov_iter"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["${python}"]
+`),
       lsm: policy("kfunc-lsm", `  lsmhooks:
   - hook: "file_open"
     args:
@@ -322,5 +352,47 @@ describe("kernel functions in the VM", { skip: guestOnly() }, () => {
       assert.equal(kp(f).action, "KPROBE_ACTION_OVERRIDE");
       const l = await agent.waitFor((e) => e.process_lsm?.policy_name === "override-lsm", "the LSM event");
       assert.equal(l.process_lsm.action, "KPROBE_ACTION_OVERRIDE");
+    }));
+
+  test("module and load_info: a signed module's name and signature state, an unsigned one's taint",
+    { skip: modules ? false : "this kernel has no loadable modules (everything is built in)" }, () =>
+    withAgentLog(agent, async () => {
+      const find = (name: string) => [".ko", ".ko.xz"].map((x) => path.join(modules!, "drivers/net", name + x)).find((f) => fs.existsSync(f));
+      const signedKo = find("dummy"), unsignedKo = find("nlmon");
+      assert.ok(signedKo && unsignedKo, `dummy and nlmon modules under ${modules}`);
+      assert.equal(loadModule(signedKo, false), "ok", "finit_module of the signed dummy module");
+      assert.equal(loadModule(unsignedKo, true), "ok", "finit_module of nlmon without its signature");
+      const mod = (fn: string, name: string) => agent.waitFor((e) => kp(e)?.function_name === fn && kp(e).args[0]?.module_arg?.name === name, `${fn} of ${name}`);
+      const signedInit = kp(await mod("do_init_module", "dummy")).args[0].module_arg;
+      assert.equal(signedInit.signature_ok, true, JSON.stringify(signedInit));
+      assert.ok(!(signedInit.tainted ?? []).includes("TAINT_UNSIGNED_MODULE"), JSON.stringify(signedInit));
+      const unsignedInit = kp(await mod("do_init_module", "nlmon")).args[0].module_arg;
+      assert.equal(unsignedInit.signature_ok, false, JSON.stringify(unsignedInit));
+      assert.ok((unsignedInit.tainted ?? []).includes("TAINT_UNSIGNED_MODULE"), JSON.stringify(unsignedInit));
+      const signedInfo = kp(await mod("mod_sysfs_setup", "dummy")).args[0].module_arg;
+      assert.equal(signedInfo.signature_ok, true, JSON.stringify(signedInfo));
+      const unsignedInfo = kp(await mod("mod_sysfs_setup", "nlmon")).args[0].module_arg;
+      assert.equal(unsignedInfo.signature_ok, false, JSON.stringify(unsignedInfo));
+    }));
+
+  test("iov_iter: the bytes of a write (one user buffer) and of a writev (two iovecs)", () =>
+    withAgentLog(agent, async () => {
+      const file = path.join(work, "iov-iter.txt");
+      const r = spawnSync(python, ["-c", `
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.write(fd, b"hello-iov-iter\\n")
+os.writev(fd, [b"seg-one|", b"seg-two"])
+os.close(fd)
+`, file], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const bytes = (e: JsonEvent) => {
+        const a = kp(e)?.function_name === "generic_perform_write" ? kp(e).args[1] : undefined;
+        return a?.bytes_arg !== undefined ? Buffer.from(a.bytes_arg, "base64").toString() : undefined;
+      };
+      const one = await agent.waitFor((e) => bytes(e) === "hello-iov-iter\n", "generic_perform_write of the write");
+      // the kiocb's file (under an overlay, the file the write reaches: same name)
+      assert.equal(path.basename(kp(one).args[0].file_arg?.path ?? ""), "iov-iter.txt", JSON.stringify(kp(one).args[0]));
+      await agent.waitFor((e) => bytes(e) === "seg-one|seg-two", "generic_perform_write of the writev, both segments");
     }));
 });

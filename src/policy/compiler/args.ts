@@ -74,6 +74,7 @@ const FIXED: Record<string, TypeInfo> = {
   load_info: { gt: GT.LOAD_INFO, signed: false, bits: 64 },
   user_namespace: { gt: GT.USER_NS, signed: false, bits: 64 },
   kiocb: { gt: GT.KIOCB, signed: false, bits: 64 },
+  iov_iter: { gt: GT.IOV_ITER, signed: false, bits: 64 },
 };
 
 /** The C struct each kernel-object type reads, for `auto` and for checks against BTF. */
@@ -81,13 +82,13 @@ export const STRUCT_OF_TYPE: Record<string, string> = {
   file: "file", path: "path", linux_binprm: "linux_binprm", sock: "sock", cred: "cred", dentry: "dentry",
   socket: "socket", skb: "sk_buff", net_device: "net_device", bpf_attr: "bpf_attr", bpf_map: "bpf_map",
   bpf_prog: "bpf_prog", perf_event: "perf_event", module: "module", load_info: "load_info",
-  user_namespace: "user_namespace", kiocb: "kiocb",
+  user_namespace: "user_namespace", kiocb: "kiocb", iov_iter: "iov_iter",
 };
 
 /** Types that read kernel objects: they need a kernel pointer. */
 export const KERNEL_OBJECT_GTS: number[] = [
   GT.FILE, GT.PATH, GT.BINPRM, GT.SOCK, GT.CRED, GT.DENTRY, GT.SOCKET, GT.SKB, GT.NET_DEV, GT.BPF_ATTR, GT.BPF_MAP,
-  GT.BPF_PROG, GT.PERF_EVENT, GT.MODULE, GT.LOAD_INFO, GT.USER_NS, GT.KIOCB,
+  GT.BPF_PROG, GT.PERF_EVENT, GT.MODULE, GT.LOAD_INFO, GT.USER_NS, GT.KIOCB, GT.IOV_ITER,
 ];
 
 function intFromCType(ctype: string, size: number, signed: boolean): TypeInfo {
@@ -162,6 +163,22 @@ function pointee(ctype: string | undefined): string | undefined {
   return m ? m[2] : undefined;
 }
 
+/**
+ * 1 + the offset of a field that only some kernel configurations have (module.sig_ok needs
+ * CONFIG_MODULE_SIG), or 0 when this kernel's BTF has no such field: the kernel then reports
+ * the value as unknown.
+ */
+function fieldSlot(resolver: Resolver | undefined, struct: string, field: string): number {
+  if (!resolver) return 0;
+  try {
+    const r = resolver(struct, field);
+    const last = r.steps[r.steps.length - 1];
+    return r.steps.length === 1 && last.off < 0xffff ? last.off + 1 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function buildArgs(
   args: KProbeArg[],
   sourceOf: (index: number, path: string) => ArgSource,
@@ -198,14 +215,20 @@ export function buildArgs(
     const t = resolveType(arg, src, path);
     const slot = specs.length;
     let maxData = 0;
-    if (t.gt === GT.CHAR_BUF || t.gt === GT.CHAR_IOVEC) maxData = LIMITS.ARG_DATA_MAX - 1;
+    if (t.gt === GT.CHAR_BUF || t.gt === GT.CHAR_IOVEC || t.gt === GT.IOV_ITER) maxData = LIMITS.ARG_DATA_MAX - 1;
     if (t.gt === GT.CONST_BUF) {
       if (!arg.sizeArgIndex) fail(`${path}.sizeArgIndex`, "const_buf needs its size in sizeArgIndex");
       maxData = Math.min(arg.sizeArgIndex, LIMITS.ARG_DATA_MAX);
     }
+    let aux = 0;
+    if (t.gt === GT.MODULE) maxData = fieldSlot(resolver, "module", "sig_ok");
+    if (t.gt === GT.LOAD_INFO) {
+      maxData = fieldSlot(resolver, "load_info", "sig_ok");
+      aux = fieldSlot(resolver, "load_info", "mod");
+    }
     specs.push({
       gt: t.gt, size: src.size, sizeArg: -1, flags: (arg.returnCopy ? ARG_F.RETURN_COPY : 0) | (t.gt === GT.SOCKADDR && !src.userPointers ? ARG_F.KERNEL_PTR : 0), off: src.off, maxData,
-      source: src.source ?? SRC.RECORD, steps,
+      source: src.source ?? SRC.RECORD, steps, aux,
     });
     outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits, data: isData });
     if (isData) dataSlots.push(slot);

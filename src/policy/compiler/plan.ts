@@ -17,6 +17,8 @@ export interface ArgSpecPlan {
   maxData: number;
   /** SRC.RECORD, or SRC.CURRENT_TASK for data args */
   source: number;
+  /** GT_MODULE / GT_LOAD_INFO: 1 + the offset of load_info.mod (maxData: of sig_ok), 0 = absent */
+  aux?: number;
   /** `resolve`, compiled to a walk through struct fields */
   steps: Array<{ off: number; kind: "deref" | "load" | "addr" | "fd"; size: number }>;
 }
@@ -44,6 +46,8 @@ export interface MatchArgPlan {
   signed: boolean;
   /** the argument is a sock blob (socket operators) */
   sock?: boolean;
+  /** string operators: `vals` holds the set's lengths (MATCH_F_LENS), checked before any lookup */
+  lens?: boolean;
   /** local value-set number, or -1 */
   set: number;
 }

@@ -51,6 +51,21 @@ function newSet<T>(sets: Map<number, T[]>, values: ValueSets, items: T[]): numbe
   return id;
 }
 
+/** Equal/NotEqual: bit n of the 256-bit map (4 words) set when a value is n bytes long. */
+function lengthBitmap(vals: string[]): bigint[] {
+  const words = [0n, 0n, 0n, 0n];
+  for (const v of vals) {
+    const n = Buffer.byteLength(v);
+    words[n >> 6] |= 1n << BigInt(n & 63);
+  }
+  return words;
+}
+
+/** Prefix/Postfix: no string shorter than the shortest value can match. */
+function shortest(vals: string[]): bigint {
+  return BigInt(Math.min(...vals.map((v) => Buffer.byteLength(v))));
+}
+
 function intKind(out: { gt: number; signed: boolean }): "int32" | "int64" | "uint32" | "uint64" {
   const wide = out.gt === GT.S64 || out.gt === GT.U64 || out.gt === GT.SIZE || out.gt === GT.SYSCALL64 || out.gt === GT.KERNEL_CAP;
   if (wide) return out.signed ? "int64" : "uint64";
@@ -169,16 +184,22 @@ function compileArgMatch(m: ArgSelector, slot: number, out: { gt: number; signed
         checkLen(LIMITS.STR_KEY_LEN);
         plan.op = op === "Equal" ? MOP.STR_EQ : MOP.STR_NEQ;
         plan.set = newSet(ctx.values.strEq, ctx.values, vals);
+        plan.vals = lengthBitmap(vals);
+        plan.lens = true;
         return plan;
       case "Prefix": case "NotPrefix":
         checkLen(LIMITS.STR_LPM_LEN + 1);
         plan.op = op === "Prefix" ? MOP.PREFIX : MOP.NOT_PREFIX;
         plan.set = newSet(ctx.values.strPrefix, ctx.values, vals);
+        plan.vals = [shortest(vals)];
+        plan.lens = true;
         return plan;
       case "Postfix": case "NotPostfix":
         checkLen(LIMITS.STR_LPM_LEN + 1);
         plan.op = op === "Postfix" ? MOP.POSTFIX : MOP.NOT_POSTFIX;
         plan.set = newSet(ctx.values.strPostfix, ctx.values, vals.map((v) => [...Buffer.from(v)].reverse().map((b) => String.fromCharCode(b)).join("")));
+        plan.vals = [shortest(vals)];
+        plan.lens = true;
         return plan;
       case "SubString": case "SubStringIgnCase": {
         if (!ctx.substring) fail(`${path}.operator`, `${op} needs the bpf_strstr kernel function (Linux 6.17 or later), which this kernel does not have`);

@@ -1,7 +1,7 @@
 /** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
 import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
-  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK, MATCH_F_LENS, GT, ARG_F,
 } from "../../decode/generic-layout";
 import type { SelectorPlan, HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
@@ -11,10 +11,37 @@ function writeMatchArg(b: Buffer, off: number, m: MatchArgPlan, ids: SetIdMap): 
   b.writeUInt8(m.arg, off + MATCH_ARG.arg);
   b.writeUInt8(m.op, off + MATCH_ARG.op);
   b.writeUInt8(m.vals.length, off + MATCH_ARG.nvals);
-  b.writeUInt8((m.signed ? MATCH_F_SIGNED : 0) | (m.sock ? MATCH_F_SOCK : 0), off + MATCH_ARG.flags);
+  b.writeUInt8((m.signed ? MATCH_F_SIGNED : 0) | (m.sock ? MATCH_F_SOCK : 0) | (m.lens ? MATCH_F_LENS : 0), off + MATCH_ARG.flags);
   b.writeUInt32LE(m.set >= 0 ? ids(m.set) : 0, off + MATCH_ARG.set_id);
   m.vals.forEach((v, i) => b.writeBigUInt64LE(v, off + MATCH_ARG.vals + i * 8));
 }
+
+/**
+ * The arguments a hook reads and matches before anything else: those of the matchArgs, when
+ * every selector has matchArgs on the call's arguments (a selector without any would let every
+ * call through the pre-filter, so there is none then).
+ */
+export function prefilterArgs(h: Pick<HookPlan, "selectors" | "args">): number {
+  if (h.selectors.length === 0) return 0;
+  let mask = 0;
+  for (const s of h.selectors) {
+    const onArgs = s.args.filter((m) => m.arg < LIMITS.MAX_ARGS);
+    if (onArgs.length === 0) return 0;
+    for (const m of onArgs) mask |= 1 << m.arg;
+  }
+  for (let i = 0; i < LIMITS.MAX_ARGS; i++) {
+    if (!(mask & (1 << i))) continue;
+    const a = h.args[i];
+    if (!a || !PREFILTER_TYPES.has(a.gt) || a.steps.length || a.source !== 0 || a.flags & (ARG_F.EXIT_VALUE | ARG_F.RETURN_COPY)) return 0;
+  }
+  return mask;
+}
+
+/** What the BPF pre-filter's reader reads: record values, strings and a sockaddr. */
+const PREFILTER_TYPES: ReadonlySet<number> = new Set([
+  GT.S64, GT.U64, GT.S32, GT.U32, GT.S16, GT.U16, GT.S8, GT.U8, GT.SIZE, GT.SYSCALL64, GT.CAPABILITY,
+  GT.KERNEL_CAP, GT.BPF_CMD, GT.STRING, GT.KSTRING, GT.SOCKADDR,
+]);
 
 /** followChildren set (index in the policy) → its bit in process_entry.mbset */
 export type FollowBitMap = (local: number) => number;
@@ -22,6 +49,7 @@ export type FollowBitMap = (local: number) => number;
 export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, followBit: FollowBitMap = () => 0, policyFilter = 0): Buffer {
   const b = Buffer.alloc(HOOK_CONFIG.SIZE);
   b.writeUInt32LE(policyFilter, HOOK_CONFIG.policy_filter);
+  b.writeUInt32LE(prefilterArgs(h), HOOK_CONFIG.prefilter_args);
   b.writeUInt32LE(flags, HOOK_CONFIG.flags);
   b.writeUInt32LE(h.op, HOOK_CONFIG.op);
   b.writeUInt16LE(h.recSize, HOOK_CONFIG.rec_size);
@@ -40,6 +68,7 @@ export function serializeHook(h: HookPlan, ids: SetIdMap, flags = h.flags, follo
     b.writeUInt16LE(a.maxData, o + ARG_SPEC.max_data);
     b.writeUInt8(a.source, o + ARG_SPEC.source);
     b.writeUInt8(a.steps.length, o + ARG_SPEC.nsteps);
+    b.writeUInt16LE(a.aux ?? 0, o + ARG_SPEC.aux);
     a.steps.forEach((st, j) => {
       const so = o + ARG_SPEC.steps + j * RESOLVE_STEP.SIZE;
       b.writeUInt16LE(st.off, so + RESOLVE_STEP.off);

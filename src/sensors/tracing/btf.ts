@@ -42,6 +42,7 @@ export class KernelBtf {
   private structs = new Map<string, number>();
   private byName = new Map<string, number>();
   private funcs = new Map<string, number>();
+  private enumValues = new Map<string, number>();
 
   constructor(dump: string) {
     let last: BtfType | undefined;
@@ -71,6 +72,9 @@ export class KernelBtf {
           last.params.push(Number(p[2]));
           last.paramNames.push(p[1]);
         }
+      } else if (last && (last.kind === "ENUM" || last.kind === "ENUM64")) {
+        const ev = /^\s+'([^']*)' val=(-?\d+)/.exec(line);
+        if (ev && !this.enumValues.has(ev[1])) this.enumValues.set(ev[1], Number(ev[2]));
       } else if (last && (last.kind === "STRUCT" || last.kind === "UNION")) {
         const mm = /^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)( bitfield_size=(\d+))?/.exec(line);
         if (mm) last.members.push({ name: mm[1], typeId: Number(mm[2]), bitsOffset: Number(mm[3]), bitfield: mm[5] !== undefined && mm[5] !== "0" });
@@ -174,6 +178,11 @@ export class KernelBtf {
       }
     }
     throw new ResolveError("empty resolve path");
+  }
+
+  /** The value of an enumerator (`ITER_UBUF`), or undefined when the kernel has none. */
+  enumValue(name: string): number | undefined {
+    return this.enumValues.get(name);
   }
 
   /** A kernel function's parameters and return type, or undefined when BTF does not have it. */

@@ -86,7 +86,7 @@ export class GenericEvents {
       case GT.BINPRM:
         a.arg = { case: "linuxBinprmArg", value: create(KprobeLinuxBinprmSchema, { path: data.toString("utf8") }) };
         break;
-      case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: {
+      case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: case GT.IOV_ITER: {
         const bytes = new Uint8Array(data);
         if (origLen > data.length) {
           a.arg = { case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: bytes, origSize: BigInt(origLen) }) };

@@ -15,6 +15,8 @@ import { POLICY_FILTER_KEY } from "../../decode/generic-layout";
 import { PROCESS_ENTRY } from "../../decode/layout";
 import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
 import type { Logger } from "../../log/logger";
+import { KernelBtf, kernelBtf } from "./btf";
+import { iovIterLayout } from "./iov-iter-layout";
 import type { EnforcementHandle, PolicyEnforcement } from "../../enforce/policy-enforcement";
 
 export interface GenericSensorConfig {
@@ -194,6 +196,7 @@ export class GenericSensor {
       obj.setGlobal("has_override_return", u32(this.cfg.overrideReturn ? 1 : 0));
       obj.setGlobal("fanotify_fail_closed", u32(this.cfg.fanotifyFailClosed ? 1 : 0));
       obj.setGlobal("cgroup_mode", u32(this.cfg.cgroupMode === "v1-memory" ? 1 : 0));
+      obj.setGlobal("iov_layout", this.iovLayout());
       obj.setMapMaxEntries("execve_map", this.cfg.execveMapEntries);
       obj.setMapMaxEntries("events", this.cfg.ringBufferBytes);
       obj.setMapPinPath("execve_map", this.cfg.execveMapPin);
@@ -228,6 +231,21 @@ export class GenericSensor {
   }
 
   /** What an agent that kept its sensors left: unpinned here, which detaches it. */
+  private iovLayoutBytes?: Buffer;
+
+  /** struct iov_iter of the kernel the objects load into (its BTF, or the --btf file). */
+  private iovLayout(): Buffer {
+    if (!this.iovLayoutBytes) {
+      try {
+        this.iovLayoutBytes = iovIterLayout(this.cfg.btfPath ? KernelBtf.load(this.cfg.btfPath) : kernelBtf());
+      } catch (e) {
+        this.log.warn({ error: String(e) }, "no struct iov_iter layout from BTF: iov_iter arguments carry no bytes");
+        this.iovLayoutBytes = iovIterLayout(new KernelBtf(""));
+      }
+    }
+    return this.iovLayoutBytes;
+  }
+
   private removeStalePins(): void {
     fs.mkdirSync(this.cfg.pinDir, { recursive: true });
     for (const m of SHARED_MAPS) fs.rmSync(this.pinOf(m), { force: true });
