@@ -87,13 +87,14 @@ import ctypes, errno, lzma, os, struct, sys, tempfile
 data = open(sys.argv[1], "rb").read()
 if sys.argv[1].endswith(".xz"):
     data = lzma.decompress(data)
-magic = b"~Module signature appended~\n"
+magic = b"~Module signature appended~\\n"
 if sys.argv[2] == "1" and data.endswith(magic):
     sig_len = struct.unpack(">I", data[-len(magic) - 4:-len(magic)])[0]
     data = data[:len(data) - len(magic) - 12 - sig_len]
 fd, name = tempfile.mkstemp(suffix=".ko")
 os.write(fd, data)
-os.lseek(fd, 0, 0)
+os.close(fd)
+fd = os.open(name, os.O_RDONLY)  # finit_module refuses a file open for writing (ETXTBSY)
 libc = ctypes.CDLL(None, use_errno=True)
 rc = libc.syscall(313, fd, b"", 0)  # finit_module
 print("ok" if rc == 0 else errno.errorcode[ctypes.get_errno()])
