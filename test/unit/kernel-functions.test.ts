@@ -280,3 +280,41 @@ test("TrackSock and UntrackSock: the sock's slot in the action, returnArgAction 
     returnArgAction: UntrackSock
 `), /returnArgAction: UntrackSock needs a returnArg of type sock/);
 });
+
+test("module and load_info carry the BTF offsets of sig_ok and load_info.mod; a kernel without them gets 0 (unknown)", () => {
+  const protos = {
+    ...PROTOS,
+    do_init_module: { params: [{ ...ptr("module"), name: "mod" }], ret: { ctype: "int", size: 4, signed: true } },
+    mod_sysfs_setup: { params: [{ ...ptr("module"), name: "mod" }, { ...ptr("load_info"), name: "info" }], ret: { ctype: "int", size: 4, signed: true } },
+  };
+  const fields: Record<string, number> = { "module.sig_ok": 1234, "load_info.sig_ok": 88, "load_info.mod": 16 };
+  const resolve = (struct: string, p: string) => {
+    const off = fields[`${struct}.${p}`];
+    if (off === undefined) throw new Error(`${struct}.${p}: no such field`);
+    return { steps: [{ off, kind: "load" as const, size: 8 }], type: { ctype: "bool", size: 1, signed: false }, isArray: false, elemChar: false };
+  };
+  const spec = `  kprobes:
+  - call: "do_init_module"
+    syscall: false
+    args:
+    - index: 0
+      type: "module"
+  - call: "mod_sysfs_setup"
+    syscall: false
+    args:
+    - index: 1
+      type: "load_info"
+`;
+  const targets = () => new Set(["do_init_module", "mod_sysfs_setup"]);
+  const withSig = compile(spec, env({ functionProto: (fn) => protos[fn as keyof typeof protos], kprobeTargets: targets, resolve }));
+  const [mod, info] = withSig.hooks.map((h) => h.args[0]);
+  assert.equal(mod.gt, GT.MODULE);
+  assert.equal(mod.maxData, 1234 + 1);
+  assert.equal(info.gt, GT.LOAD_INFO);
+  assert.deepEqual([info.maxData, info.aux], [88 + 1, 16 + 1]);
+  delete fields["module.sig_ok"];
+  delete fields["load_info.sig_ok"];
+  const noSig = compile(spec, env({ functionProto: (fn) => protos[fn as keyof typeof protos], kprobeTargets: targets, resolve }));
+  assert.deepEqual(noSig.hooks.map((h) => h.args[0].maxData), [0, 0]);
+  assert.equal(noSig.hooks[1].args[0].aux, 17);
+});
