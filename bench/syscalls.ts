@@ -308,7 +308,7 @@ function sumMetric(m: Map<string, number>, name: string, labelFilter?: (k: strin
 function genericKernelStats(): { stats: Record<string, number>; posted: number } | string {
   const pin = (m: string) => path.join("/sys/fs/bpf", BPF_DIR, "generic", m);
   const dump = (m: string) => {
-    const r = spawnSync("bpftool", ["map", "dump", "pinned", pin(m), "-j"], { encoding: "utf8" });
+    const r = spawnSync("bpftool", ["map", "dump", "pinned", pin(m), "-j"], { encoding: "utf8", maxBuffer: 512 << 20 });
     if (r.error || r.status !== 0) throw new Error(`bpftool map dump ${pin(m)}: ${r.error?.message ?? r.stderr.trim()}`);
     return JSON.parse(r.stdout) as Array<{ formatted?: { key: number; values: Array<{ cpu: number; value: any }> } }>;
   };
