@@ -325,6 +325,15 @@ static __always_inline long read_str(struct generic_scratch *s, __u8 type, __u64
 	return n > 0 ? n - 1 : n;
 }
 
+/* The start of an argument's read: its value, and its data (none yet) at off. */
+static __always_inline void slot_begin(struct arg_slot *slot, __u64 v, __u32 off)
+{
+	slot->value = v;
+	slot->off = off;
+	slot->len = 0;
+	slot->orig_len = 0;
+}
+
 /* The end of an argument's read: its length, and the next free byte of data. */
 static __always_inline void arg_read_done(struct generic_scratch *s, struct arg_slot *slot, __u32 off, long n)
 {
@@ -362,10 +371,7 @@ static long prefilter_read_step(__u32 i32, struct read_ctx *r)
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
 	v = sign_extend(rec_value_fast(s, spec->off, spec->size), spec->type);
-	slot->value = v;
-	slot->off = off;
-	slot->len = 0;
-	slot->orig_len = 0;
+	slot_begin(slot, v, off);
 	if (spec->type == GT_STRING || spec->type == GT_KSTRING)
 		n = read_str(s, spec->type, v, off);
 	else if (spec->type == GT_SOCKADDR)
@@ -435,10 +441,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 	slot = &s->msg.args[i];
 	if (!r->at_exit && (spec->flags & ARG_F_EXIT_VALUE)) {
 		/* an object the call returns: read at the exit */
-		slot->value = 0;
-		slot->off = off;
-		slot->len = 0;
-		slot->orig_len = 0;
+		slot_begin(slot, 0, off);
 		return 0;
 	}
 	if (r->at_exit && !(spec->flags & ARG_F_EXIT_VALUE)) {
@@ -457,10 +460,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		}
 		v = sign_extend(v, spec->type);
 	}
-	slot->value = v;
-	slot->off = off;
-	slot->len = 0;
-	slot->orig_len = 0;
+	slot_begin(slot, v, off);
 	switch (spec->type) {
 	case GT_STRING:
 	case GT_KSTRING:

@@ -23,7 +23,8 @@ export interface Stream {
 }
 
 export function connect(address: string): Promise<TetraClient> {
-  return TetraClient.connect({ serverAddress: address, timeoutMs: 10000, retries: 2, maxRecvSize: 10 << 20, debug: false });
+  // the deadline tetra itself uses (--timeout 30s): a first policy loads and verifies the generic programs
+  return TetraClient.connect({ serverAddress: address, timeoutMs: 30000, retries: 2, maxRecvSize: 10 << 20, debug: false });
 }
 
 export function openStream(c: TetraClient, req: EventsRequest): Stream {

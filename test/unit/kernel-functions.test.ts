@@ -12,6 +12,7 @@ import { compilePolicy, type CompileEnv } from "../../src/policy/compiler/hooks"
 import { CompileError } from "../../src/policy/compiler/errors";
 import { ACT, ARG_F, GT, HOOK_F, HOOK_SOCK_SLOT_SHIFT, MOP } from "../../src/decode/generic-layout";
 import { PT_REGS_ARGS, PT_REGS_RET } from "../../src/policy/compiler/args";
+import { MODULE_HOOKS } from "../helpers/module-hooks";
 
 const ptr = (s: string) => ({ ctype: `struct ${s} *`, size: 8, signed: false });
 const PROTOS: Record<string, { params: Array<{ ctype: string; size: number; signed: boolean; name: string }>; ret: { ctype: string; size: number; signed: boolean } }> = {
@@ -293,18 +294,7 @@ test("module and load_info carry the BTF offsets of sig_ok and load_info.mod; a 
     if (off === undefined) throw new Error(`${struct}.${p}: no such field`);
     return { steps: [{ off, kind: "load" as const, size: 8 }], type: { ctype: "bool", size: 1, signed: false }, isArray: false, elemChar: false };
   };
-  const spec = `  kprobes:
-  - call: "do_init_module"
-    syscall: false
-    args:
-    - index: 0
-      type: "module"
-  - call: "mod_sysfs_setup"
-    syscall: false
-    args:
-    - index: 1
-      type: "load_info"
-`;
+  const spec = MODULE_HOOKS;
   const targets = () => new Set(["do_init_module", "mod_sysfs_setup"]);
   const withSig = compile(spec, env({ functionProto: (fn) => protos[fn as keyof typeof protos], kprobeTargets: targets, resolve }));
   const [mod, info] = withSig.hooks.map((h) => h.args[0]);
