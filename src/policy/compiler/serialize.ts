@@ -1,7 +1,7 @@
 /** Hook plans to the bytes of struct hook_config, and value sets to map keys. */
 import {
   ARG_SPEC, HOOK_CONFIG, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_F_SIGNED, MATCH_NS, MATCH_PIDS, SELECTOR,
-  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK, MATCH_F_LENS, GT, ARG_F,
+  SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, NUM_KEY, ADDR_LPM_KEY, SUBSTR_KEY, LIMITS, RESOLVE, RESOLVE_STEP, MATCH_F_SOCK, MATCH_F_LENS, GT, ARG_F, SRC,
 } from "../../decode/generic-layout";
 import type { SelectorPlan, HookPlan, MatchArgPlan, ValueSets } from "./plan";
 
@@ -32,7 +32,7 @@ export function prefilterArgs(h: Pick<HookPlan, "selectors" | "args">): number {
   for (let i = 0; i < LIMITS.MAX_ARGS; i++) {
     if (!(mask & (1 << i))) continue;
     const a = h.args[i];
-    if (!a || !PREFILTER_TYPES.has(a.gt) || a.steps.length || a.source !== 0 || a.flags & (ARG_F.EXIT_VALUE | ARG_F.RETURN_COPY)) return 0;
+    if (!a || !PREFILTER_TYPES.has(a.gt) || a.steps.length || a.source !== SRC.RECORD || a.flags & (ARG_F.EXIT_VALUE | ARG_F.RETURN_COPY)) return 0;
   }
   return mask;
 }
