@@ -12,6 +12,7 @@
  * the calls made), which the machine's noise does not reach. Targets from the issue:
  * non-matching network calls under 3 % slower; a fanotify-checked open under 20 µs at the
  * median. Prints figures; asserts nothing.
+ * The loop reports its thread's CPU time next to the wall time.
  * Usage (root): node dist/bench/enforce.js [rounds=3] [connect N/rep=2000] [open N/rep=20000] [reps=7]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -41,10 +42,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function loop(args: string[]): number {
+/** Medians over the loop's reps: wall ns per call, and the thread's CPU ns per call. */
+function loop(args: string[]): { wall: number; cpu: number } {
   const r = spawnSync(LOOP, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`enforce-loop ${args.join(" ")}: ${r.stderr}`);
-  return median([...r.stdout.matchAll(/ns ([\d.]+)/g)].map((m) => Number(m[1])));
+  return {
+    wall: median([...r.stdout.matchAll(/ ns ([\d.]+)/g)].map((m) => Number(m[1]))),
+    cpu: median([...r.stdout.matchAll(/ cpu ([\d.]+)/g)].map((m) => Number(m[1]))),
+  };
 }
 
 /** run_time_ns and run_cnt of the loaded programs, by id and name. */
@@ -144,8 +149,9 @@ async function main(): Promise<void> {
   agent.stderr!.on("data", (d) => { log += d; });
   for (let i = 0; i < 300 && !fs.existsSync(SOCK); i++) await new Promise((r) => setTimeout(r, 100));
   if (!fs.existsSync(SOCK)) throw new Error(`the agent did not start:\n${log}`);
-  const rows: Record<string, { base: number[]; on: number[]; bpf: Array<Array<{ name: string; ns: number; runsPerCall: number }>> }> = {};
-  const measure = (name: string, file: string, calls: number, run: () => number) => {
+  type Loop = { wall: number; cpu: number };
+  const rows: Record<string, { base: Loop[]; on: Loop[]; bpf: Array<Array<{ name: string; ns: number; runsPerCall: number }>> }> = {};
+  const measure = (name: string, file: string, calls: number, run: () => Loop) => {
     const r = (rows[name] ??= { base: [], on: [], bpf: [] });
     r.base.push(run());
     tetra("tracingpolicy", "add", file);
@@ -166,12 +172,15 @@ async function main(): Promise<void> {
     agent.kill("SIGTERM");
     await new Promise((r) => agent.once("exit", r));
   }
-  console.log(`bench/enforce: ${ROUNDS} rounds, medians of ${REPS} reps per slot (ns per call)`);
-  console.log("case".padEnd(58) + "baseline".padStart(10) + "policy".padStart(10) + "delta".padStart(10) + "ratio".padStart(9));
+  console.log(`bench/enforce: ${ROUNDS} rounds, medians of ${REPS} reps per slot (ns per call: wall time, and the calling thread's CPU time)`);
+  console.log("case".padEnd(58) + "baseline".padStart(10) + "policy".padStart(10) + "delta".padStart(10) + "ratio".padStart(9) + "   cpu: base".padStart(13) + "policy".padStart(9) + "ratio".padStart(8));
   for (const [name, r] of Object.entries(rows)) {
-    const b = median(r.base);
-    const p = median(r.on);
-    console.log(name.padEnd(58) + b.toFixed(0).padStart(10) + p.toFixed(0).padStart(10) + `${p - b >= 0 ? "+" : ""}${(p - b).toFixed(0)}`.padStart(10) + (p / b).toFixed(3).padStart(9));
+    const b = median(r.base.map((x) => x.wall));
+    const p = median(r.on.map((x) => x.wall));
+    const cb = median(r.base.map((x) => x.cpu));
+    const cp = median(r.on.map((x) => x.cpu));
+    console.log(name.padEnd(58) + b.toFixed(0).padStart(10) + p.toFixed(0).padStart(10) + `${p - b >= 0 ? "+" : ""}${(p - b).toFixed(0)}`.padStart(10) + (p / b).toFixed(3).padStart(9)
+      + cb.toFixed(0).padStart(13) + cp.toFixed(0).padStart(9) + (cp / cb).toFixed(3).padStart(8));
   }
   console.log("\nBPF run time per call (kernel stats over one more loop; every run on the machine counts, \"runs\" says how many per call)");
   for (const [name, r] of Object.entries(rows)) {
@@ -181,7 +190,7 @@ async function main(): Promise<void> {
       return `${n} ${median(xs.map((x) => x.ns)).toFixed(0)} ns (${median(xs.map((x) => x.runs)).toFixed(2)} runs)`;
     });
     const total = median(r.bpf.map((round) => round.reduce((a, x) => a + x.ns, 0)));
-    const base = median(r.base);
+    const base = median(r.base.map((x) => x.wall));
     console.log(`${name}: ${total.toFixed(0)} ns = ${(100 * total / base).toFixed(1)} % of the baseline call; ${parts.join(", ")}`);
   }
   console.log("targets: non-matching connect < 1.03x; a fanotify-checked open's added latency (delta) < 20000 ns at the median");
