@@ -74,3 +74,11 @@ export function runSuiteInVm(k: VmKernel, kernelDir: string, timeoutS: number): 
     });
   });
 }
+
+/**
+ * The VM never got to the suite: its kernel panicked while booting, before node's test runner
+ * printed a single line (a panic once the suite runs is a failure like any other).
+ */
+export function panickedBeforeSuite(r: VmResult): boolean {
+  return r.status === 125 && /Kernel panic - not syncing/.test(r.output) && !/^\s*(# Subtest: |(not )?ok \d+ )/m.test(r.output);
+}

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { ROOT } from "../helpers/agent";
 import { parseTap } from "../matrix/tap";
 import { selectKernels } from "../matrix/vm-config";
+import { panickedBeforeSuite } from "../matrix/vm-run";
 
 test("failed tests with their suite path and error text, skips and counts", () => {
   const env = { ...process.env };
@@ -44,4 +45,15 @@ test("TETRAGON_TS_VM_KERNELS selects kernels by name", () => {
   const one = selectKernels("debian-6.12, bogus");
   assert.deepEqual([...one.deselected.keys()], ["debian-6.1", "override-6.1"]);
   assert.deepEqual(one.unknown, ["bogus"]);
+});
+
+test("a guest kernel that panicked while booting is booted once more; a panic during the suite is a failure", () => {
+  const bootPanic = "[    2.583162] Oops: int3: 0000 [#2] PREEMPT SMP NOPTI\n[    2.583665] Kernel panic - not syncing: Fatal exception in interrupt\n";
+  const vm = (output: string, status = 125) => ({ status, output, wallS: 9, rigLine: "" });
+  assert.equal(panickedBeforeSuite(vm(bootPanic)), true);
+  const during = "# Subtest: kernel functions in the VM\n    ok 1 - fd_install\n" + bootPanic;
+  assert.equal(panickedBeforeSuite(vm(during)), false);
+  assert.equal(panickedBeforeSuite(vm("# Subtest: the agent in the VM\n" + bootPanic)), false);
+  assert.equal(panickedBeforeSuite(vm("run-in-vm: timeout\n", 124)), false);
+  assert.equal(panickedBeforeSuite(vm("no console at all\n")), false);
 });
