@@ -10,6 +10,7 @@
  * The client library is loaded only when the watcher starts: it is ESM and takes about a
  * second to load, which agents without --enable-k8s-api do not pay.
  */
+import { loadKubeConfig } from "./kubeconfig";
 import type { KubeConfig, ListWatch, V1Pod, V1PodList } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger";
 import { PodIndex, type K8sPod } from "./pod-index";
@@ -28,7 +29,6 @@ export interface PodWatcherOptions {
   syncTimeoutMs?: number;
 }
 
-type ClientModule = typeof import("@kubernetes/client-node");
 
 /** `NODE_NAME`, else `HUBBLE_NODE_NAME`, else the host name: the node whose pods are watched. */
 export function k8sNodeName(env: NodeJS.ProcessEnv, fallback: string): string {
@@ -80,12 +80,7 @@ export class PodWatcher {
    * indexed, the first error was seen, or syncTimeoutMs passed.
    */
   async start(): Promise<void> {
-    const k8s: ClientModule = await import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    if (this.opts.kubeconfigPath) kc.loadFromFile(this.opts.kubeconfigPath);
-    else kc.loadFromDefault();
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`no current cluster in the kubeconfig ${this.opts.kubeconfigPath || "(default)"}`);
+    const { k8s, kc, server } = await loadKubeConfig(this.opts.kubeconfigPath);
     const api = kc.makeApiClient(k8s.CoreV1Api);
     const fieldSelector = this.fieldSelector;
     const list = async (): Promise<V1PodList> => {
@@ -109,7 +104,7 @@ export class PodWatcher {
       this.index.remove(p as K8sPod);
     });
     informer.on("error", (err) => this.onError(err));
-    this.opts.log.info({ server: cluster.server, node: this.opts.nodeName, fieldSelector }, "k8s API: watching the pods of this node");
+    this.opts.log.info({ server, node: this.opts.nodeName, fieldSelector }, "k8s API: watching the pods of this node");
     const timeoutMs = this.opts.syncTimeoutMs ?? 10000;
     let timer: NodeJS.Timeout | undefined;
     const settled = new Promise<void>((resolve) => {
@@ -122,7 +117,7 @@ export class PodWatcher {
     this.settle = undefined;
     clearTimeout(timer);
     if (!this.synced && this.counts.errors === 0) {
-      this.opts.log.warn({ server: cluster.server, timeoutSec: timeoutMs / 1000 }, "k8s API: no pod list yet, events carry no pod information until it arrives");
+      this.opts.log.warn({ server, timeoutSec: timeoutMs / 1000 }, "k8s API: no pod list yet, events carry no pod information until it arrives");
     }
   }
 

@@ -7,6 +7,7 @@
  * problems and does not stop the others. Errors of the API server are logged and the informer
  * is restarted after a back-off, as the pod watcher does.
  */
+import { loadKubeConfig } from "./kubeconfig";
 import type { KubeConfig, ListWatch, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger";
 import { isPolicyError } from "../policy/errors";
@@ -30,7 +31,6 @@ export interface PolicyWatcherOptions {
 }
 
 type CrdObject = KubernetesObject & { spec?: unknown };
-type ClientModule = typeof import("@kubernetes/client-node");
 
 /** The document given to the policy manager: the object without status and server-set metadata. */
 export function policyDocument(o: CrdObject): Record<string, unknown> {
@@ -72,12 +72,7 @@ export class PolicyWatcher {
 
   /** Starts both informers; resolves once both lists arrived, after an error, or after syncTimeoutMs. */
   async start(): Promise<void> {
-    const k8s: ClientModule = await import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    if (this.opts.kubeconfigPath) kc.loadFromFile(this.opts.kubeconfigPath);
-    else kc.loadFromDefault();
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`no current cluster in the kubeconfig ${this.opts.kubeconfigPath || "(default)"}`);
+    const { k8s, kc, server } = await loadKubeConfig(this.opts.kubeconfigPath);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
     let settle: () => void = () => undefined;
     const settled = new Promise<void>((resolve) => {
@@ -112,7 +107,7 @@ export class PolicyWatcher {
       this.informers.push(informer);
       void informer.start().catch((err: unknown) => this.onError(names, informer, err));
     }
-    this.opts.log.info({ server: cluster.server }, "k8s API: watching TracingPolicy and TracingPolicyNamespaced objects");
+    this.opts.log.info({ server }, "k8s API: watching TracingPolicy and TracingPolicyNamespaced objects");
     await settled;
   }
 
