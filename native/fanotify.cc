@@ -28,8 +28,10 @@ struct deny_entry {
   uint64_t ktime;  // bpf_ktime_get_boot_ns()
   uint32_t hook_id;
   uint32_t verdict;  // 1 deny, 0 allow
+  uint64_t regs;     // call-bound decisions (cgroup-routed) only; opens are never bound
+  int64_t nr;
 };
-static_assert(sizeof(deny_entry) == 24, "deny_entry is 24 bytes");
+static_assert(sizeof(deny_entry) == 40, "deny_entry is 40 bytes");
 
 constexpr uint32_t DENY_K_OPEN = 0x1;
 constexpr uint32_t DENY_K_EXEC = 0x2;
@@ -239,7 +241,7 @@ FanotifyGuard::FanotifyGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     ThrowErrno(env, what + " (must be a hash or LRU hash map, got type " + std::to_string(mi.type) + ")", EINVAL);
   if (mi.key_size != 4 || mi.value_size != sizeof(deny_entry))
     ThrowErrno(env,
-               what + " (key 4 / value 24 bytes expected, got " + std::to_string(mi.key_size) + " / " +
+               what + " (key 4 / value " + std::to_string(sizeof(deny_entry)) + " bytes expected, got " + std::to_string(mi.key_size) + " / " +
                    std::to_string(mi.value_size) + ")",
                EINVAL);
 

@@ -37,7 +37,12 @@ struct attach_hooks {
 	__u32 rec_size;     /* bytes of the record (or pt_regs) to copy; REC_INDIRECT and the
 	                     * pointer's offset in the context in bits 16..27 */
 	__u32 ids[HOOKS_PER_ATTACH];
-}; /* 72 */
+	__u32 flags;        /* ATTACH_F_* */
+}; /* 76 */
+
+/* a hook of the attachment leaves deny decisions bound to the call (HOOK_F_DENY_BOUND): the
+ * entry clears one a previous call of the thread left */
+#define ATTACH_F_CLEAR_BOUND_DENY 0x1
 
 enum generic_arg_type {
 	GT_NONE = 0,
@@ -314,6 +319,7 @@ struct selector {
 #define HOOK_F_ENABLED 0x1
 #define HOOK_F_RETURN 0x2     /* report the return value: the event is sent from the exit hook */
 #define HOOK_F_MONITOR 0x4    /* policy-mode monitor: enforcement actions are only counted */
+#define HOOK_F_DENY_BOUND 0x8 /* no exit program: its deny decisions are bound to the call (deny.h) */
 #define HOOK_F_RET_TRACK_SOCK 0x10   /* returnArgAction TrackSock: the returned sock */
 #define HOOK_F_RET_UNTRACK_SOCK 0x20
 /* bits 16..19: 1 + the slot of the hook's first sock argument; a tracked sock's events

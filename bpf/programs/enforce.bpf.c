@@ -52,6 +52,10 @@ static __always_inline struct deny_entry *decision(__u32 kind)
 		ecount(ESTAT_STALE);
 		return NULL;
 	}
+	/* a decision bound to its call applies only inside that syscall: not to an io_uring
+	 * connect or a TCP Fast Open sendto the same thread makes later */
+	if (e->regs && syscall_nr_at(e->regs) != e->nr)
+		return NULL;
 	return e;
 }
 
@@ -65,9 +69,10 @@ static __always_inline int cgroup_verdict(__u32 kind, __u32 stat)
 		return 1;
 	ecount(stat);
 	bpf_set_retval(e->err);
-	/* a NotifyEnforcer decision is used up by the call it fails (an Override's goes at
-	 * its own syscall's exit) */
-	if (e->kinds & DENY_K_ENFORCER) {
+	/* a NotifyEnforcer decision is used up by the call it fails, and so is a bound one where
+	 * the call passes here once (sendmmsg passes once per message); an unbound Override's
+	 * goes at its own syscall's exit */
+	if ((e->kinds & DENY_K_ENFORCER) || (e->regs && !(e->kinds & DENY_K_SENDMSG))) {
 		tid = (__u32)bpf_get_current_pid_tgid();
 		bpf_map_delete_elem(&deny_map, &tid);
 	}

@@ -1174,11 +1174,20 @@ static __always_inline int spared(struct generic_scratch *s, struct selector *se
 
 /* A global function: verified once on its own, so its map update adds no states to the
  * hooks that call it. */
-__attribute__((noinline)) int deny_record(__u32 tid, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
+#define DENY_VERDICT 0x1 /* deny (else an allow) */
+#define DENY_BOUND 0x2   /* bound to the call (HOOK_F_DENY_BOUND) */
+
+__attribute__((noinline)) int deny_record(__u32 tid, __u32 hook_id, __s32 err, __u32 kinds, __u32 how)
 {
+	__u32 verdict = how & DENY_VERDICT;
 	struct deny_entry e = {
 		.err = err, .kinds = kinds, .ktime = bpf_ktime_get_boot_ns(), .hook_id = hook_id, .verdict = verdict,
 	};
+
+	if (how & DENY_BOUND) {
+		e.regs = (__u64)bpf_task_pt_regs(bpf_get_current_task_btf());
+		e.nr = syscall_nr_at(e.regs);
+	}
 
 	/* an allow never replaces a deny another hook of the same call wrote */
 	if (bpf_map_update_elem(&deny_map, &tid, &e, verdict ? BPF_ANY : BPF_NOEXIST) && verdict)
@@ -1186,9 +1195,9 @@ __attribute__((noinline)) int deny_record(__u32 tid, __u32 hook_id, __s32 err, _
 	return 0;
 }
 
-static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id, __s32 err, __u32 kinds, __u32 verdict)
+static __always_inline void deny_write(struct generic_scratch *s, __u32 hook_id, __s32 err, __u32 kinds, __u32 how)
 {
-	deny_record(s->msg.tid, hook_id, err, kinds, verdict);
+	deny_record(s->msg.tid, hook_id, err, kinds, how);
 }
 
 #define PHASE_ENFORCE 0x1 /* matchActions that act on the caller: at the call's entry */
@@ -1275,7 +1284,8 @@ static __always_inline int do_action(struct generic_scratch *s, struct hook_conf
 			return 1;
 		}
 		if (cfg->flags & HOOK_DENY_MASK)
-			deny_write(s, hook_id, a->arg, (cfg->flags & HOOK_DENY_MASK) >> HOOK_DENY_SHIFT, 1);
+			deny_write(s, hook_id, a->arg, (cfg->flags & HOOK_DENY_MASK) >> HOOK_DENY_SHIFT,
+				   DENY_VERDICT | (cfg->flags & HOOK_F_DENY_BOUND ? DENY_BOUND : 0));
 		if (!s->override_set) {
 			s->override_set = 1;
 			s->override_ret = a->arg;
@@ -1288,7 +1298,7 @@ static __always_inline int do_action(struct generic_scratch *s, struct hook_conf
 			hc->monitor_notify_enforcer++;
 			return 1;
 		}
-		deny_write(s, hook_id, a->arg, a->kinds, 1);
+		deny_write(s, hook_id, a->arg, a->kinds, DENY_VERDICT);
 		if (a->scope)
 			bpf_send_signal(a->scope);
 		hc->notify_enforcer++;
@@ -1543,6 +1553,17 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	return 0;
 }
 
+/* A new call of the thread: a decision bound to an earlier call (one that failed before it
+ * reached the cgroup program) must not reach this one. */
+static __always_inline void clear_bound_deny(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct deny_entry *e = bpf_map_lookup_elem(&deny_map, &tid);
+
+	if (e && e->regs)
+		bpf_map_delete_elem(&deny_map, &tid);
+}
+
 struct run_ctx {
 	void *ctx;
 	struct attach_hooks *list;
@@ -1590,6 +1611,8 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 		return 0;
 	r.s->override_set = 0;
 	r.s->override_ret = 0;
+	if (r.list->flags & ATTACH_F_CLEAR_BOUND_DENY)
+		clear_bound_deny();
 	rs = r.list->rec_size;
 	/* syscalls hooked at their x86 entry function: the arguments are the user registers,
 	 * behind the function's one pointer argument */

@@ -10,7 +10,9 @@ export const LIMITS = {
   STR_LPM_LEN: 248, REC_MAX: 512, ARG_DATA_MAX: 4096, MAX_ATTACH: 1024, HOOKS_PER_ATTACH: 16, SUBSTR_LEN: 128, MAX_SUBSTR: 100,
 } as const;
 
-export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, SIZE: 72 } as const;
+export const ATTACH_HOOKS = { n: 0, rec_size: 4, ids: 8, flags: 72, SIZE: 76 } as const;
+/** attach_hooks.flags: a hook of the attachment leaves call-bound deny decisions; the entry clears stale ones */
+export const ATTACH_F = { CLEAR_BOUND_DENY: 0x1 } as const;
 
 export const GT = {
   NONE: 0, S64: 1, U64: 2, S32: 3, U32: 4, S16: 5, U16: 6, S8: 7, U8: 8, SIZE: 9, STRING: 10,
@@ -55,13 +57,13 @@ export const SOCK_BLOB = { family: 0, sport: 2, dport: 4, protocol: 6, type: 8, 
 
 export const ACT = { POST: 1, NOPOST: 2, SIGKILL: 3, SIGNAL: 4, OVERRIDE: 5, NOTIFY_ENFORCER: 6, TRACK_SOCK: 7, UNTRACK_SOCK: 8 } as const;
 
-export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4, RET_TRACK_SOCK: 0x10, RET_UNTRACK_SOCK: 0x20 } as const;
+export const HOOK_F = { ENABLED: 0x1, RETURN: 0x2, MONITOR: 0x4, DENY_BOUND: 0x8, RET_TRACK_SOCK: 0x10, RET_UNTRACK_SOCK: 0x20 } as const;
 /** hook_config.flags bits 16..19: 1 + the slot of the hook's first sock argument (TrackSock attribution) */
 export const HOOK_SOCK_SLOT_SHIFT = 16;
 /** hook_config.flags bits 8..15: DENY_K kinds of the Override a hook leaves to others (bpf/lib/deny.h) */
 export const HOOK_DENY_SHIFT = 8;
 export const DENY_K = { OPEN: 0x1, EXEC: 0x2, CONNECT: 0x4, BIND: 0x8, SENDMSG: 0x10, SOCKET: 0x20, ENFORCER: 0x40 } as const;
-export const DENY_ENTRY = { err: 0, kinds: 4, ktime: 8, hook_id: 16, verdict: 20, SIZE: 24 } as const;
+export const DENY_ENTRY = { err: 0, kinds: 4, ktime: 8, hook_id: 16, verdict: 20, regs: 24, nr: 32, SIZE: 40 } as const;
 export const SEL_F = { EXPLICIT: 0x1 } as const;
 /** attach_hooks.rec_size: the record is behind a pointer at this offset (bits 16..27) of the context */
 export const REC_INDIRECT = 0x80000000;

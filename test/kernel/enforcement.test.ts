@@ -15,6 +15,7 @@ import { connect as grpcConnect } from "./grpc-helpers";
 import type { TetraClient } from "../../src/cli/tetra/common/client";
 import { trackedHierarchyRoot } from "../../src/sensors/base/cgroup-mode";
 import { anyUnpack, StringValueSchema } from "@bufbuild/protobuf/wkt";
+import { DENY_ENTRY } from "../../src/decode/generic-layout";
 
 const PY = "/usr/bin/python3";
 const kp = (e: JsonEvent) => e.process_kprobe;
@@ -101,6 +102,65 @@ for s in socks:
     threading.Thread(target=serve, args=(s,), daemon=True).start()
 sys.stdin.read()
 `;
+
+/** One thread: leaves a stale decision before each step (argv: forbidden port, allowed port). */
+const BOUND_STEPS = `
+import ctypes, errno, socket, struct, sys, threading
+F, A = int(sys.argv[1]), int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+def res(f):
+    try:
+        f(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def stale():
+    sa = struct.pack("<H", socket.AF_INET) + struct.pack("!H", F) + socket.inet_aton("127.0.0.1") + bytes(8)
+    libc.connect(-1, sa, len(sa))
+    print("stale", errno.errorcode[ctypes.get_errno()], flush=True)
+print(threading.get_native_id(), flush=True)
+stale()
+print("connect allowed", res(lambda: socket.socket().connect(("127.0.0.1", A))), flush=True)
+stale()
+print("fastopen sendto allowed", res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", A))), flush=True)
+stale()
+sys.stdin.readline()
+print("connect forbidden", res(lambda: socket.socket().connect(("127.0.0.1", F))), flush=True)
+`;
+
+/** Lines of a child's stdout, one per next(). */
+function lineReader(proc: ReturnType<typeof spawn>): { next(): Promise<string> } {
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let buf = "";
+  proc.stdout!.on("data", (d) => {
+    buf += d;
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    wake?.();
+  });
+  return {
+    async next() {
+      const end = Date.now() + 20_000;
+      while (!lines.length) {
+        if (Date.now() > end || proc.exitCode !== null) throw new Error(`no line from the child (exit ${proc.exitCode})`);
+        await new Promise<void>((r) => { wake = r; setTimeout(r, 200); });
+      }
+      return lines.shift()!;
+    },
+  };
+}
+
+/** Whether deny_map holds a call-bound decision for this thread. */
+function denyEntryOf(pin: string, tid: number): boolean {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(tid);
+  const r = spawnSync("bpftool", ["map", "lookup", "pinned", pin, "key", ...[...key].map(String), "-j"], { encoding: "utf8" });
+  if (r.status !== 0) return false;
+  const v = Buffer.from((JSON.parse(r.stdout) as { value: string[] }).value.map((x) => Number(x)));
+  return v.readBigUInt64LE(DENY_ENTRY.regs) !== 0n;
+}
 
 async function addPolicy(client: TetraClient, yaml: string): Promise<void> {
   await client.unary(FineGuidanceSensors.method.addTracingPolicy, { yaml });
@@ -269,6 +329,31 @@ describe("enforcement on a kernel without kprobes, fmod_ret or BPF-LSM", () => {
       assert.equal(tryConnect(forbidden), "EPERM");
     } finally {
       await deletePolicy(client, "deny-toggle");
+    }
+  });
+
+  test("a connect decision is bound to its call: one that failed early reaches neither the thread's next connect nor a TCP Fast Open send; disabling purges it", async () => {
+    const [allowed, forbidden] = ports;
+    await addPolicy(client, connectPolicy("deny-bound", forbidden, "      - action: Override\n        argError: -1"));
+    const denyMap = `/sys/fs/bpf/tetragon-test-${process.pid}-${path.basename(agent.dir)}/generic/deny_map`;
+    const proc = spawn(PY, ["-c", BOUND_STEPS, String(forbidden), String(allowed)], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      const lines = lineReader(proc);
+      const [tid] = (await lines.next()).split(" ").map(Number);
+      // each step first leaves a decision: connect(-1, forbidden) matches and fails with EBADF
+      assert.equal(await lines.next(), "stale EBADF");
+      assert.equal(await lines.next(), "connect allowed ok", "the next connect's entry clears the stale decision");
+      assert.equal(await lines.next(), "stale EBADF");
+      assert.equal(await lines.next(), "fastopen sendto allowed ok", "a decision of connect() does not apply inside sendto()");
+      assert.equal(await lines.next(), "stale EBADF");
+      assert.ok(denyEntryOf(denyMap, tid), "the failed call left its decision in deny_map");
+      await client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: "deny-bound", enable: false });
+      assert.equal(denyEntryOf(denyMap, tid), false, "disabling the policy purged the decision");
+      proc.stdin!.write("go\n");
+      assert.equal(await lines.next(), "connect forbidden ok");
+    } finally {
+      proc.kill();
+      await deletePolicy(client, "deny-bound");
     }
   });
 

@@ -11,6 +11,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { loadNative, type NativeAddon, type NativeFanotifyGuard } from "../../src/loader/native";
 import { FanotifyGuard, histogramQuantile } from "../../src/enforce/fanotify-guard";
+import { DENY_ENTRY } from "../../src/decode/generic-layout";
 
 const DENY_K_OPEN = 0x1;
 const DENY_K_EXEC = 0x2;
@@ -37,12 +38,12 @@ interface Entry {
 }
 
 function setEntry(tid: number, e: Entry): void {
-  const b = Buffer.alloc(24);
-  b.writeInt32LE(e.err ?? -1, 0);
-  b.writeUInt32LE(e.kinds, 4);
-  b.writeBigUInt64LE(e.ktime ?? native.clockBoottimeNs(), 8);
-  b.writeUInt32LE(e.hookId ?? 7, 16);
-  b.writeUInt32LE(e.verdict, 20);
+  const b = Buffer.alloc(DENY_ENTRY.SIZE);
+  b.writeInt32LE(e.err ?? -1, DENY_ENTRY.err);
+  b.writeUInt32LE(e.kinds, DENY_ENTRY.kinds);
+  b.writeBigUInt64LE(e.ktime ?? native.clockBoottimeNs(), DENY_ENTRY.ktime);
+  b.writeUInt32LE(e.hookId ?? 7, DENY_ENTRY.hook_id);
+  b.writeUInt32LE(e.verdict, DENY_ENTRY.verdict);
   native.mapUpdate(denyMapFd, key(tid), b);
 }
 
@@ -119,7 +120,7 @@ before(() => {
   trueCopy = path.join(tmpDir, "true-copy");
   fs.copyFileSync("/bin/true", trueCopy);
   fs.chmodSync(trueCopy, 0o755);
-  denyMapFd = createMap("deny_map", ["type", "hash", "key", "4", "value", "24", "entries", "1024"]);
+  denyMapFd = createMap("deny_map", ["type", "hash", "key", "4", "value", String(DENY_ENTRY.SIZE), "entries", "1024"]);
 });
 
 after(() => {
@@ -151,7 +152,7 @@ test("construction checks the map; mark errors name the path", () => {
 
   const wrong = createMap("wrong_map", ["type", "hash", "key", "4", "value", "8", "entries", "4"]);
   try {
-    assert.throws(() => new native.FanotifyGuard({ denyMapFd: wrong }), { code: "EINVAL", message: /key 4 \/ value 24 bytes expected, got 4 \/ 8/ });
+    assert.throws(() => new native.FanotifyGuard({ denyMapFd: wrong }), { code: "EINVAL", message: /key 4 \/ value 40 bytes expected, got 4 \/ 8/ });
   } finally {
     native.closeFd(wrong);
   }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { parsePolicy } from "../../src/policy";
 import { compilePolicy, type CompileEnv } from "../../src/policy/compiler/hooks";
 import { CompileError } from "../../src/policy/compiler/errors";
-import { ACT, DENY_K, HOOK_DENY_SHIFT, SEL_F } from "../../src/decode/generic-layout";
+import { ACT, DENY_K, HOOK_DENY_SHIFT, HOOK_F, SEL_F } from "../../src/decode/generic-layout";
 import { KPROBE_FIRST_ARG, SYSCALL_REGS } from "../../src/policy/compiler/enforcement";
 import { PT_REGS_RET } from "../../src/policy/compiler/args";
 
@@ -126,8 +126,14 @@ test("without any of them: connect through cgroup programs, with the deny kind i
   assert.equal(h.attach.kind, "tracepoint");
   assert.deepEqual(h.enforcement, { mechanism: "cgroup", denyKinds: DENY_K.CONNECT });
   assert.equal((h.flags >> HOOK_DENY_SHIFT) & 0xff, DENY_K.CONNECT);
-  // the exit clears the decision: attached even without return: true
-  assert.ok(h.attach.kind === "tracepoint" && h.attach.exit?.name === "sys_exit_connect");
+  // no exit program: the decision is bound to the call
+  assert.ok(h.attach.kind === "tracepoint" && h.attach.exit === undefined);
+  assert.ok(h.flags & HOOK_F.DENY_BOUND);
+  // with return: true the exit is there anyway, and it clears the decision
+  const [r] = compile(syscall("sys_connect", 1, "sockaddr", '        operator: "SPort"\n        values: ["25"]', "      - action: Override\n        argError: -111",
+    '    return: true\n    returnArg:\n      index: 0\n      type: "int"\n')).hooks;
+  assert.ok(r.attach.kind === "tracepoint" && r.attach.exit?.name === "sys_exit_connect");
+  assert.equal(r.flags & HOOK_F.DENY_BOUND, 0);
 });
 
 test("without any of them: openat and execve through fanotify on the paths the selectors name", () => {

@@ -106,7 +106,8 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
   const fn = archSyscallPrefix() + name;
   let route: SyscallRoute = overrideActionsIn(spec.selectors) ? syscallOverrideRoute(call, env, path) : { kind: "tracepoint" };
   const probed = route.kind === "kprobe" || route.kind === "fmod_ret";
-  const needExit = !!spec.return || route.kind === "cgroup" || route.kind === "fanotify";
+  // a cgroup-routed Override needs no exit program: its decision is bound to the call (bpf/lib/deny.h)
+  const needExit = !!spec.return || route.kind === "fanotify";
   let enter: TracepointFormat | undefined;
   let exit: TracepointFormat | undefined;
   try {
@@ -188,7 +189,7 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
     ...base,
     description: `syscalls/sys_enter_${name}${needExit ? ` + sys_exit_${name}` : ""}${how}`,
     attach: { kind: "tracepoint", category: "syscalls", name: `sys_enter_${name}`, exit: needExit ? { category: "syscalls", name: `sys_exit_${name}` } : undefined },
-    flags: flags | (deny << HOOK_DENY_SHIFT),
+    flags: flags | (deny << HOOK_DENY_SHIFT) | (route.kind === "cgroup" && !needExit ? HOOK_F.DENY_BOUND : 0),
     recSize: Math.min(Math.max(enter!.size, exit?.size ?? 0), LIMITS.REC_MAX - 8),
     enforcement: route.kind === "cgroup" ? { mechanism: "cgroup", denyKinds: deny }
       : route.kind === "fanotify" ? { mechanism: "fanotify", denyKinds: deny, fanotify: fanotifyPlan(spec, route.pathIndex, deny, path) }

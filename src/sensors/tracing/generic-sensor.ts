@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AttachSpec, NativeAddon, NativeLink, NativeObject } from "../../loader/native";
 import {
-  ATTACH_HOOKS, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS, MBSET_AGENT_CLI_BIT, REC_INDIRECT,
+  ATTACH_F, ATTACH_HOOKS, DENY_ENTRY, GenericStat, HOOK_CONFIG, HOOK_COUNTERS, HOOK_F, LIMITS, MBSET_AGENT_CLI_BIT, REC_INDIRECT,
 } from "../../decode/generic-layout";
 import type { CompiledPolicy, HookPlan, PolicyFilterSpec } from "../../policy/compiler/plan";
 import { POLICY_FILTER_KEY } from "../../decode/generic-layout";
@@ -340,6 +340,8 @@ export class GenericSensor {
     v.writeUInt32LE(at.hookIds.length, ATTACH_HOOKS.n);
     v.writeUInt32LE(at.recSize, ATTACH_HOOKS.rec_size);
     at.hookIds.forEach((id, i) => v.writeUInt32LE(id, ATTACH_HOOKS.ids + i * 4));
+    const bound = at.hookIds.some((id) => (this.hooks[id]?.flags ?? 0) & HOOK_F.DENY_BOUND);
+    v.writeUInt32LE(bound ? ATTACH_F.CLEAR_BOUND_DENY : 0, ATTACH_HOOKS.flags);
     const k = Buffer.alloc(4);
     k.writeUInt32LE(at.slot);
     this.native.mapUpdate(this.fd("attach_hooks"), k, v, 0);
@@ -439,6 +441,22 @@ export class GenericSensor {
       }
     }
     h.attachKeys = [];
+    if (h.plan.flags & HOOK_F.DENY_BOUND) this.purgeDecisions(h.id);
+  }
+
+  /**
+   * Removes the call-bound deny decisions a hook left. The next entry of its attachment would
+   * clear them, but a detached hook has no next entry: a thread whose matched call failed before
+   * its cgroup program must not find the decision on a later call once the policy is gone.
+   */
+  private purgeDecisions(hookId: number): void {
+    const fd = this.fd("deny_map");
+    const stale: Buffer[] = [];
+    for (let k = this.native.mapNextKey(fd, null, 4); k; k = this.native.mapNextKey(fd, k, 4)) {
+      const v = this.native.mapLookup(fd, k, DENY_ENTRY.SIZE);
+      if (v && v.readUInt32LE(DENY_ENTRY.hook_id) === hookId && v.readBigUInt64LE(DENY_ENTRY.regs) !== 0n) stale.push(k);
+    }
+    for (const k of stale) this.native.mapDelete(fd, k);
   }
 
   private writeValues(entries: MapEntries): void {
