@@ -13,7 +13,7 @@
  * non-matching network calls under 3 % slower; a fanotify-checked open under 20 µs at the
  * median. Prints figures; asserts nothing.
  * The loop reports its thread's CPU time next to the wall time.
- * Usage (root): node dist/bench/enforce.js [rounds=3] [connect N/rep=2000] [open N/rep=20000] [reps=7]
+ * Usage (root): node dist/bench/enforce.js [rounds=9] [connect N/rep=2000] [open N/rep=20000] [reps=7]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,7 +23,7 @@ import * as path from "node:path";
 const ROOT = path.resolve(__dirname, "../..");
 const AGENT_MAIN = path.join(ROOT, "dist/src/cli/tetragon/main.js");
 const TETRA_MAIN = path.join(ROOT, "dist/src/cli/tetra/main.js");
-const ROUNDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv[2] ?? 9);
 const CONNECT_N = Number(process.argv[3] ?? 2000);
 const OPEN_N = Number(process.argv[4] ?? 20000);
 const REPS = Number(process.argv[5] ?? 7);
@@ -181,6 +181,11 @@ async function main(): Promise<void> {
     const cp = median(r.on.map((x) => x.cpu));
     console.log(name.padEnd(58) + b.toFixed(0).padStart(10) + p.toFixed(0).padStart(10) + `${p - b >= 0 ? "+" : ""}${(p - b).toFixed(0)}`.padStart(10) + (p / b).toFixed(3).padStart(9)
       + cb.toFixed(0).padStart(13) + cp.toFixed(0).padStart(9) + (cp / cb).toFixed(3).padStart(8));
+  }
+  console.log("\nwall-time ratio per round (policy slot / the baseline slot before it): median [min .. max]");
+  for (const [name, r] of Object.entries(rows)) {
+    const ratios = r.on.map((x, i) => x.wall / r.base[i].wall).sort((a, b) => a - b);
+    console.log(`${name}: ${median(ratios).toFixed(3)} [${ratios[0].toFixed(3)} .. ${ratios[ratios.length - 1].toFixed(3)}] over ${ratios.length} rounds`);
   }
   console.log("\nBPF run time per call (kernel stats over one more loop; every run on the machine counts, \"runs\" says how many per call)");
   for (const [name, r] of Object.entries(rows)) {

@@ -1,5 +1,5 @@
 /** Builds Tetragon `Process` messages from decoded kernel records and /proc reads. */
-import { create } from "@bufbuild/protobuf";
+import { fastCreate } from "../api/fast-create";
 import {
   CapabilitiesSchema, NamespaceSchema, NamespacesSchema, ProcessCredentialsSchema, ProcessSchema,
   UserNamespaceSchema, type Namespaces, type Process,
@@ -40,18 +40,18 @@ const NS_KEYS: Record<(typeof NS_FIELDS)[number], keyof Omit<Namespaces, "$typeN
 };
 
 export function buildNamespaces(ns: RawNamespaces, hostNs: Partial<RawNamespaces>): Namespaces {
-  const out = create(NamespacesSchema);
+  const out = fastCreate(NamespacesSchema);
   for (const f of NS_FIELDS) {
     const inum = ns[f];
     if (!inum) continue;
-    out[NS_KEYS[f]] = create(NamespaceSchema, { inum, isHost: hostNs[f] === inum });
+    out[NS_KEYS[f]] = fastCreate(NamespaceSchema, { inum, isHost: hostNs[f] === inum });
   }
   return out;
 }
 
 export function buildProcess(id: ProcessIdentity, opts: BuilderOptions): Process {
   const c = id.creds;
-  const p = create(ProcessSchema, {
+  const p = fastCreate(ProcessSchema, {
     execId: id.execId,
     pid: id.pid,
     uid: c.euid,
@@ -68,21 +68,21 @@ export function buildProcess(id: ProcessIdentity, opts: BuilderOptions): Process
   if (opts.enableProcessNs) p.ns = buildNamespaces(id.ns, opts.hostNs);
   if (opts.enableProcessCred) {
     // Tetragon fills `cap` only together with the credentials
-    p.cap = create(CapabilitiesSchema, {
+    p.cap = fastCreate(CapabilitiesSchema, {
       permitted: capsFromMask(c.capPermitted),
       effective: capsFromMask(c.capEffective),
       inheritable: capsFromMask(c.capInheritable),
     });
-    p.processCredentials = create(ProcessCredentialsSchema, {
+    p.processCredentials = fastCreate(ProcessCredentialsSchema, {
       uid: c.uid, gid: c.gid, euid: c.euid, egid: c.egid, suid: c.suid, sgid: c.sgid,
       fsuid: c.fsuid, fsgid: c.fsgid,
       securebits: securebitsList(c.securebits),
       caps: p.cap,
-      userNs: create(UserNamespaceSchema, {
+      userNs: fastCreate(UserNamespaceSchema, {
         level: c.userNsLevel,
         uid: c.uid,
         gid: c.gid,
-        ns: id.ns.user ? create(NamespaceSchema, { inum: id.ns.user, isHost: opts.hostNs.user === id.ns.user }) : undefined,
+        ns: id.ns.user ? fastCreate(NamespaceSchema, { inum: id.ns.user, isHost: opts.hostNs.user === id.ns.user }) : undefined,
       }),
     });
   }

@@ -2,7 +2,7 @@
  * Turns the process sensor's records (and the /proc walk) into Tetragon events, keeping
  * the process cache: exec and clone add entries, exit releases them.
  */
-import { create } from "@bufbuild/protobuf";
+import { fastCreate } from "../../api/fast-create";
 import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
 import {
   ProcessExecSchema, ProcessExitSchema, ProcessSchema, type Process,
@@ -60,7 +60,7 @@ export class ProcessEvents {
   }
 
   private response(ktime: bigint | undefined): GetEventsResponse {
-    return create(GetEventsResponseSchema, {
+    return fastCreate(GetEventsResponseSchema, {
       nodeName: this.opts.nodeName,
       clusterName: this.opts.clusterName,
       time: ktime === undefined ? undefined : this.opts.clock.timestamp(ktime),
@@ -106,7 +106,7 @@ export class ProcessEvents {
     const ev = this.response(raw.ktime);
     ev.event = {
       case: "processExec",
-      value: create(ProcessExecSchema, {
+      value: fastCreate(ProcessExecSchema, {
         process: this.withRefcnt(entry),
         parent: this.withRefcnt(parent),
         ancestors: this.opts.ancestors ? this.ancestorsOf(parent) : [],
@@ -118,7 +118,7 @@ export class ProcessEvents {
   handleClone(raw: RawClone): void {
     const parent = this.parentOf(raw.ppid, raw.parentKtime);
     if (!parent) return;
-    const process = create(ProcessSchema, {
+    const process = fastCreate(ProcessSchema, {
       ...parent.process,
       execId: execId(this.opts.nodeName, raw.ktime, raw.pid),
       parentExecId: parent.process.execId,
@@ -149,7 +149,7 @@ export class ProcessEvents {
     const ev = this.response(raw.ktime);
     ev.event = {
       case: "processExit",
-      value: create(ProcessExitSchema, {
+      value: fastCreate(ProcessExitSchema, {
         process: this.withRefcnt(entry),
         parent: this.withRefcnt(parent),
         signal: signal ? signalName(signal) : "",
@@ -200,7 +200,7 @@ export class ProcessEvents {
     const ev = this.response(undefined);
     ev.event = {
       case: "processExec",
-      value: create(ProcessExecSchema, {
+      value: fastCreate(ProcessExecSchema, {
         process: this.withRefcnt(entry),
         parent: this.withRefcnt(parent),
         ancestors: this.opts.ancestors ? this.ancestorsOf(parent) : [],

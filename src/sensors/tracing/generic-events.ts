@@ -3,7 +3,7 @@
  * process_uprobe events: arguments decoded by the hook's layout into Tetragon's
  * KprobeArgument variants, the process and parent from the process cache.
  */
-import { create } from "@bufbuild/protobuf";
+import { fastCreate } from "../../api/fast-create";
 import { GetEventsResponseSchema, type GetEventsResponse } from "../../api/gen/tetragon/events_pb";
 import {
   KprobeArgumentSchema, KprobeCapabilitySchema, KprobeFileSchema, KprobePathSchema, KprobeLinuxBinprmSchema, KprobeSockSchema, KprobeSockaddrSchema, KprobeTruncatedBytesSchema,
@@ -60,7 +60,7 @@ export class GenericEvents {
   ) {}
 
   private argument(out: { gt: number; label?: string; type: string }, value: bigint, data: Buffer, origLen: number, sockState?: string): KprobeArgument | undefined {
-    const a = create(KprobeArgumentSchema, { label: out.label ?? "" });
+    const a = fastCreate(KprobeArgumentSchema, { label: out.label ?? "" });
     switch (out.gt) {
       case GT.S32: case GT.S16: case GT.S8:
         a.arg = { case: "intArg", value: Number(BigInt.asIntN(32, value)) };
@@ -78,18 +78,18 @@ export class GenericEvents {
         a.arg = { case: "stringArg", value: data.toString("utf8") };
         break;
       case GT.FD: case GT.FILE:
-        a.arg = { case: "fileArg", value: create(KprobeFileSchema, { path: data.toString("utf8") }) };
+        a.arg = { case: "fileArg", value: fastCreate(KprobeFileSchema, { path: data.toString("utf8") }) };
         break;
       case GT.PATH:
-        a.arg = { case: "pathArg", value: create(KprobePathSchema, { path: data.toString("utf8") }) };
+        a.arg = { case: "pathArg", value: fastCreate(KprobePathSchema, { path: data.toString("utf8") }) };
         break;
       case GT.BINPRM:
-        a.arg = { case: "linuxBinprmArg", value: create(KprobeLinuxBinprmSchema, { path: data.toString("utf8") }) };
+        a.arg = { case: "linuxBinprmArg", value: fastCreate(KprobeLinuxBinprmSchema, { path: data.toString("utf8") }) };
         break;
       case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: case GT.IOV_ITER: {
         const bytes = new Uint8Array(data);
         if (origLen > data.length) {
-          a.arg = { case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: bytes, origSize: BigInt(origLen) }) };
+          a.arg = { case: "truncatedBytesArg", value: fastCreate(KprobeTruncatedBytesSchema, { bytesArg: bytes, origSize: BigInt(origLen) }) };
         } else {
           a.arg = { case: "bytesArg", value: bytes };
         }
@@ -101,7 +101,7 @@ export class GenericEvents {
         const fam = family === 2 || family === 10;
         a.arg = {
           case: "sockArg",
-          value: create(KprobeSockSchema, {
+          value: fastCreate(KprobeSockSchema, {
             family: FAMILY[family] ?? String(family),
             type: SOCK_TYPES[data.readUInt16LE(SOCK_BLOB.type)] ?? String(data.readUInt16LE(SOCK_BLOB.type)),
             protocol: PROTOCOLS[data.readUInt16LE(SOCK_BLOB.protocol)] ?? String(data.readUInt16LE(SOCK_BLOB.protocol)),
@@ -122,7 +122,7 @@ export class GenericEvents {
         const family = data.readUInt16LE(0);
         a.arg = {
           case: "sockaddrArg",
-          value: create(KprobeSockaddrSchema, {
+          value: fastCreate(KprobeSockaddrSchema, {
             family: FAMILY[family] ?? String(family),
             addr: family === 2 || family === 10 ? ipString(family, data.subarray(4, 20)) : "",
             port: data.readUInt16LE(2),
@@ -132,12 +132,12 @@ export class GenericEvents {
       }
       case GT.SYSCALL64: {
         const id = Number(BigInt.asUintN(32, value));
-        a.arg = { case: "syscallId", value: create(SyscallIdSchema, { id, abi: "x64" }) };
+        a.arg = { case: "syscallId", value: fastCreate(SyscallIdSchema, { id, abi: "x64" }) };
         break;
       }
       case GT.CAPABILITY: {
         const v = Number(BigInt.asIntN(32, value));
-        a.arg = { case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: v, name: CAP_NAMES[v] ?? "" }) };
+        a.arg = { case: "capabilityArg", value: fastCreate(KprobeCapabilitySchema, { value: v, name: CAP_NAMES[v] ?? "" }) };
         break;
       }
       case GT.KERNEL_CAP:
@@ -160,7 +160,7 @@ export class GenericEvents {
     if (!proc) proc = this.cache.byPidCurrent(pid);
     if (!proc) {
       this.cache.countMiss();
-      return { proc: undefined, process: create(ProcessSchema, { pid, tid }) };
+      return { proc: undefined, process: fastCreate(ProcessSchema, { pid, tid }) };
     }
     return { proc, process: this.cache.eventProcess(proc, tid) };
   }
@@ -200,14 +200,14 @@ export class GenericEvents {
     const { proc, process } = this.processOf(pid, procKtime, tid);
     const parentEntry = proc ? this.cache.peek(proc.process.parentExecId) : undefined;
     const parent = parentEntry ? this.cache.eventProcess(parentEntry) : undefined;
-    const ev = create(GetEventsResponseSchema, {
+    const ev = fastCreate(GetEventsResponseSchema, {
       nodeName: this.opts.nodeName,
       clusterName: this.opts.clusterName,
       time: this.opts.clock.timestamp(view.getBigUint64(off + HEADER.ktime, true)),
     });
     const kact = action(act);
     if (meta.kind === "kprobe") {
-      const k = create(ProcessKprobeSchema, {
+      const k = fastCreate(ProcessKprobeSchema, {
         process, parent, functionName: meta.functionName, args, action: kact, policyName: meta.policyName,
         message: meta.message, tags: meta.tags, data,
       });
@@ -222,7 +222,7 @@ export class GenericEvents {
     } else if (meta.kind === "lsm") {
       ev.event = {
         case: "processLsm",
-        value: create(ProcessLsmSchema, {
+        value: fastCreate(ProcessLsmSchema, {
           process, parent, functionName: meta.functionName, policyName: meta.policyName, message: meta.message,
           args, action: kact, tags: meta.tags,
         }),
@@ -230,7 +230,7 @@ export class GenericEvents {
     } else if (meta.kind === "tracepoint") {
       ev.event = {
         case: "processTracepoint",
-        value: create(ProcessTracepointSchema, {
+        value: fastCreate(ProcessTracepointSchema, {
           process, parent, subsys: meta.subsys, event: meta.event, args, policyName: meta.policyName,
           action: kact, message: meta.message, tags: meta.tags,
         }),
@@ -238,7 +238,7 @@ export class GenericEvents {
     } else {
       ev.event = {
         case: "processUprobe",
-        value: create(ProcessUprobeSchema, {
+        value: fastCreate(ProcessUprobeSchema, {
           process, parent, path: meta.path, symbol: meta.symbol, policyName: meta.policyName, message: meta.message,
           args, tags: meta.tags, action: kact, data,
         }),

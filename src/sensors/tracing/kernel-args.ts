@@ -3,7 +3,7 @@
  * blobs the BPF side writes (bpf/events/generic.h), decoded into Tetragon's KprobeArgument
  * variants.
  */
-import { create } from "@bufbuild/protobuf";
+import { fastCreate } from "../../api/fast-create";
 import {
   CapabilitiesSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, KprobeBpfProgSchema, KprobeFileSchema,
   KprobeNetDevSchema, KprobePathSchema, KprobePerfEventSchema, KprobeSkbSchema, NamespaceSchema, ProcessCredentialsSchema,
@@ -58,11 +58,11 @@ function ip(family: number, b: Buffer): string {
 
 function userNs(data: Buffer, off: number): UserNamespace {
   const inum = data.readUInt32LE(off + USER_NS_BLOB.inum);
-  return create(UserNamespaceSchema, {
+  return fastCreate(UserNamespaceSchema, {
     level: data.readUInt32LE(off + USER_NS_BLOB.level),
     uid: data.readUInt32LE(off + USER_NS_BLOB.uid),
     gid: data.readUInt32LE(off + USER_NS_BLOB.gid),
-    ns: create(NamespaceSchema, { inum, isHost: data.readUInt32LE(off + USER_NS_BLOB.level) === 0 }),
+    ns: fastCreate(NamespaceSchema, { inum, isHost: data.readUInt32LE(off + USER_NS_BLOB.level) === 0 }),
   });
 }
 
@@ -74,11 +74,11 @@ function nameOf(table: readonly string[], v: number): string {
 export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"] | undefined {
   switch (gt) {
     case GT.DENTRY:
-      return { case: "pathArg", value: create(KprobePathSchema, { path: data.toString("utf8") }) };
+      return { case: "pathArg", value: fastCreate(KprobePathSchema, { path: data.toString("utf8") }) };
     case GT.KIOCB:
-      return { case: "fileArg", value: create(KprobeFileSchema, { path: data.toString("utf8") }) };
+      return { case: "fileArg", value: fastCreate(KprobeFileSchema, { path: data.toString("utf8") }) };
     case GT.NET_DEV:
-      return { case: "netDevArg", value: create(KprobeNetDevSchema, { name: cstr(data, 0, 16) }) };
+      return { case: "netDevArg", value: fastCreate(KprobeNetDevSchema, { name: cstr(data, 0, 16) }) };
     case GT.USER_NS:
       if (data.length < USER_NS_BLOB.SIZE) return undefined;
       return { case: "userNsArg", value: userNs(data, 0) };
@@ -87,11 +87,11 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
       const u = (o: number) => data.readUInt32LE(o);
       return {
         case: "processCredentialsArg",
-        value: create(ProcessCredentialsSchema, {
+        value: fastCreate(ProcessCredentialsSchema, {
           uid: u(CRED_BLOB.uid), gid: u(CRED_BLOB.gid), euid: u(CRED_BLOB.euid), egid: u(CRED_BLOB.egid),
           suid: u(CRED_BLOB.suid), sgid: u(CRED_BLOB.sgid), fsuid: u(CRED_BLOB.fsuid), fsgid: u(CRED_BLOB.fsgid),
           securebits: securebitsList(u(CRED_BLOB.securebits)),
-          caps: create(CapabilitiesSchema, {
+          caps: fastCreate(CapabilitiesSchema, {
             permitted: capsFromMask(data.readBigUInt64LE(CRED_BLOB.cap_permitted)),
             effective: capsFromMask(data.readBigUInt64LE(CRED_BLOB.cap_effective)),
             inheritable: capsFromMask(data.readBigUInt64LE(CRED_BLOB.cap_inheritable)),
@@ -107,7 +107,7 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
       const fam = family === 2 || family === 10;
       return {
         case: "skbArg",
-        value: create(KprobeSkbSchema, {
+        value: fastCreate(KprobeSkbSchema, {
           hash: data.readUInt32LE(SKB_BLOB.hash), len: data.readUInt32LE(SKB_BLOB.len),
           priority: data.readUInt32LE(SOCK_BLOB.priority), mark: data.readUInt32LE(SOCK_BLOB.mark),
           saddr: fam ? ip(family, data.subarray(SOCK_BLOB.saddr, SOCK_BLOB.saddr + 16)) : "",
@@ -125,14 +125,14 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
         ProgName: cstr(data, BPF_PROG_BLOB.name, 16),
       };
       return gt === GT.BPF_ATTR
-        ? { case: "bpfAttrArg", value: create(KprobeBpfAttrSchema, fields) }
-        : { case: "bpfProgArg", value: create(KprobeBpfProgSchema, fields) };
+        ? { case: "bpfAttrArg", value: fastCreate(KprobeBpfAttrSchema, fields) }
+        : { case: "bpfProgArg", value: fastCreate(KprobeBpfProgSchema, fields) };
     }
     case GT.BPF_MAP:
       if (data.length < BPF_MAP_BLOB.SIZE) return undefined;
       return {
         case: "bpfMapArg",
-        value: create(KprobeBpfMapSchema, {
+        value: fastCreate(KprobeBpfMapSchema, {
           MapType: nameOf(MAP_TYPES, data.readUInt32LE(BPF_MAP_BLOB.map_type)),
           KeySize: data.readUInt32LE(BPF_MAP_BLOB.key_size), ValueSize: data.readUInt32LE(BPF_MAP_BLOB.value_size),
           MaxEntries: data.readUInt32LE(BPF_MAP_BLOB.max_entries), MapName: cstr(data, BPF_MAP_BLOB.name, 16),
@@ -142,7 +142,7 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
       if (data.length < PERF_EVENT_BLOB.SIZE) return undefined;
       return {
         case: "perfEventArg",
-        value: create(KprobePerfEventSchema, {
+        value: fastCreate(KprobePerfEventSchema, {
           KprobeFunc: cstr(data, PERF_EVENT_BLOB.kprobe_func, 64),
           Type: nameOf(PERF_TYPES, data.readUInt32LE(PERF_EVENT_BLOB.type)),
           Config: data.readBigUInt64LE(PERF_EVENT_BLOB.config),
@@ -155,7 +155,7 @@ export function kernelObjectArg(gt: number, data: Buffer): KprobeArgument["arg"]
       const taints = data.readBigUInt64LE(MODULE_BLOB.taints);
       return {
         case: "moduleArg",
-        value: create(KernelModuleSchema, {
+        value: fastCreate(KernelModuleSchema, {
           name: cstr(data, MODULE_BLOB.name, 56),
           signatureOk: sig === 2 ? undefined : sig === 1,
           tainted: TAINT_BITS.filter((b) => (taints & BigInt(b)) !== 0n),
