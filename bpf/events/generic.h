@@ -44,6 +44,13 @@ struct attach_hooks {
  * entry clears one a previous call of the thread left */
 #define ATTACH_F_CLEAR_BOUND_DENY 0x1
 
+/* attach_hooks slots of the cgroup programs that evaluate connect() and bind() hooks
+ * themselves (HookPlan attach kind "cgroup"): fixed, as cgroup links take no cookie */
+#define ATTACH_SLOT_CONNECT4 (MAX_ATTACH - 1)
+#define ATTACH_SLOT_CONNECT6 (MAX_ATTACH - 2)
+#define ATTACH_SLOT_BIND4 (MAX_ATTACH - 3)
+#define ATTACH_SLOT_BIND6 (MAX_ATTACH - 4)
+
 enum generic_arg_type {
 	GT_NONE = 0,
 	GT_S64 = 1,

@@ -1627,6 +1627,200 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	return r.s->override_set ? r.s->override_ret : 0;
 }
 
+/* ------------------------------------------------ hooks the cgroup programs evaluate */
+
+/* connect() and bind() hooks whose selectors look at the address alone run here, in the
+ * cgroup program on the cgroup v2 root, on the kernel's own copy of the address: the calls
+ * pay no syscall tracepoint, the program fails a denied call itself (bpf_set_retval), and
+ * the event is the one the syscall hook would send (the compiler only routes hooks here
+ * whose one argument is that address, and whose selectors hold only matchArgs on it and
+ * Post, NoPost or Override). io_uring connects and TCP Fast Open sends pass here too. */
+
+struct cgroup_hooks_ctx {
+	struct generic_scratch *s;
+	struct attach_hooks *list;
+	__u64 ktime;    /* set with the process's exec ktime when a first hook matches */
+	__s32 err;      /* the first Override's errno: the call fails */
+	__u32 denied;
+};
+
+/* The first selector whose matchArgs all hold on the address, or -1. */
+static __always_inline int cgroup_selector(struct generic_scratch *s, struct hook_config *cfg)
+{
+	for (int i = 0; i < MAX_SELECTORS; i++) {
+		struct selector *sel;
+		int ok = 1;
+
+		if (i >= cfg->nselectors)
+			break;
+		sel = &cfg->sel[i];
+		for (int j = 0; j < MAX_MATCH_ARGS; j++) {
+			if (j >= sel->n_args)
+				break;
+			if (!match_sockaddr(s, &sel->args[j], &s->msg.args[0])) {
+				ok = 0;
+				break;
+			}
+		}
+		if (ok)
+			return i;
+	}
+	return -1;
+}
+
+static long cgroup_hook_step(__u32 i32, struct cgroup_hooks_ctx *c)
+{
+	struct generic_scratch *s = c->s;
+	struct hook_counters *hc;
+	struct hook_config *cfg;
+	struct selector *sel;
+	__u64 i = i32;
+	__u32 hook_id;
+	int idx, post = 1, monitor;
+
+	clamp_var(i);
+	if (i >= HOOKS_PER_ATTACH || i >= c->list->n)
+		return 1;
+	bound_below(i, HOOKS_PER_ATTACH);
+	hook_id = c->list->ids[i];
+	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
+	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))
+		return 0;
+	idx = cfg->nselectors ? cgroup_selector(s, cfg) : -1;
+	if (cfg->nselectors && idx < 0)
+		return 0;
+	hc = bpf_map_lookup_elem(&hook_stats, &hook_id);
+	if (!hc)
+		return 0;
+	/* what only an event needs, once per call */
+	if (!c->ktime) {
+		__u32 tgid = s->msg.pid;
+		struct process_entry *proc = bpf_map_lookup_elem(&execve_map, &tgid);
+
+		s->msg.proc_ktime = proc ? proc->ktime : 0;
+		c->ktime = bpf_ktime_get_boot_ns();
+	}
+	s->msg.hdr.op = cfg->op;
+	s->msg.hdr.ktime = c->ktime;
+	s->msg.hook_id = hook_id;
+	s->msg.selector = idx < 0 ? 0xffff : idx;
+	s->msg.action = ACT_POST;
+	monitor = cfg->flags & HOOK_F_MONITOR;
+	if (idx >= 0 && idx < MAX_SELECTORS) {
+		sel = &cfg->sel[idx];
+		for (int a = 0; a < MAX_ACTIONS; a++) {
+			struct selector_action *act;
+
+			if (a >= sel->n_actions)
+				break;
+			act = &sel->actions[a];
+			if (act->action == ACT_POST) {
+				if (rate_limited(s, hook_id, act)) {
+					gcount(GSTAT_RATE_LIMITED);
+					post = 0;
+				}
+			} else if (act->action == ACT_NOPOST) {
+				hc->nopost++;
+				post = 0;
+			} else if (act->action == ACT_OVERRIDE) {
+				if (spared(s, sel)) {
+					gcount(GSTAT_ENFORCE_SPARED);
+					hc->spared++;
+					continue;
+				}
+				s->msg.action = ACT_OVERRIDE;
+				if (monitor) {
+					hc->monitor_override++;
+					continue;
+				}
+				hc->override++;
+				if (!c->denied) {
+					c->denied = 1;
+					c->err = act->arg;
+				}
+			}
+		}
+	}
+	if (post) {
+		hc->posted++;
+		emit(s);
+	}
+	return 0;
+}
+
+/* 1 lets the call go on; 0 fails it with the errno set by bpf_set_retval. */
+static __always_inline int cgroup_hooks(struct bpf_sock_addr *ctx, __u32 slot, int v6)
+{
+	struct cgroup_hooks_ctx c = {};
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, zero = 0;
+	struct {
+		__u16 family;
+		__u16 port;
+		__u8 addr[16];
+	} sa = {};
+
+	if (agent_tgid && tgid == agent_tgid)
+		return 1;
+	c.list = bpf_map_lookup_elem(&attach_hooks, &slot);
+	if (!c.list || !c.list->n)
+		return 1;
+	c.s = bpf_map_lookup_elem(&generic_heap, &zero);
+	if (!c.s)
+		return 1;
+	/* the address as the syscall hook's reader records it: family, port in host order */
+	sa.family = ctx->user_family;
+	sa.port = bpf_ntohs((__u16)ctx->user_port);
+	if (v6) {
+		__u32 w[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+
+		__builtin_memcpy(sa.addr, w, 16);
+	} else {
+		__u32 w = ctx->user_ip4;
+
+		__builtin_memcpy(sa.addr, &w, 4);
+	}
+	__builtin_memcpy(c.s->data, &sa, sizeof(sa));
+	c.s->msg.args[0].value = 0;
+	c.s->msg.args[0].off = 0;
+	c.s->msg.args[0].len = sizeof(sa);
+	c.s->msg.args[0].orig_len = 0;
+	c.s->msg.data_len = sizeof(sa);
+	c.s->msg.pid = tgid;
+	c.s->msg.tid = (__u32)pid_tgid;
+	c.s->msg.flags = 0;
+	c.s->msg.ret = 0;
+	bpf_loop(HOOKS_PER_ATTACH, cgroup_hook_step, &c, 0);
+	if (!c.denied)
+		return 1;
+	bpf_set_retval(c.err);
+	return 0;
+}
+
+SEC("cgroup/connect4")
+int generic_cgroup_connect4(struct bpf_sock_addr *ctx)
+{
+	return cgroup_hooks(ctx, ATTACH_SLOT_CONNECT4, 0);
+}
+
+SEC("cgroup/connect6")
+int generic_cgroup_connect6(struct bpf_sock_addr *ctx)
+{
+	return cgroup_hooks(ctx, ATTACH_SLOT_CONNECT6, 1);
+}
+
+SEC("cgroup/bind4")
+int generic_cgroup_bind4(struct bpf_sock_addr *ctx)
+{
+	return cgroup_hooks(ctx, ATTACH_SLOT_BIND4, 0);
+}
+
+SEC("cgroup/bind6")
+int generic_cgroup_bind6(struct bpf_sock_addr *ctx)
+{
+	return cgroup_hooks(ctx, ATTACH_SLOT_BIND6, 1);
+}
+
 /* Loads nothing but the maps: the object that owns them when a policy's first hooks are all
  * programs that need an object of their own (fentry, LSM). */
 SEC("tracepoint")

@@ -120,6 +120,7 @@ export class Tracing {
       overrideReturn: d.features.find((f) => f.name === "override_return")?.enabled ?? false,
       fanotifyFailClosed: cfg["fanotify-fail"] === "closed",
       cgroupMode: d.cgroupMode,
+      cgroupRoot: trackedHierarchyRoot("v2"),
       cliBinaries: agentCliBinaries(),
       btfPath: cfg.btf || undefined,
       verbose: cfg.verbose,

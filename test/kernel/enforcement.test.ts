@@ -42,10 +42,10 @@ const openPolicy = (name: string, file: string, action: string) => policy(name, 
       matchActions:
 ${action}`);
 
-const connectPolicy = (name: string, port: number, action: string, options = "") => policy(name, `  - call: "sys_connect"
+const connectPolicy = (name: string, port: number, action: string, options = "", moreArgs = "") => policy(name, `  - call: "sys_connect"
     syscall: true
     args:
-    - index: 1
+${moreArgs}    - index: 1
       type: "sockaddr"
     selectors:
     - matchArgs:
@@ -103,6 +103,8 @@ for s in socks:
 sys.stdin.read()
 `;
 
+const FD_ARG = "    - index: 0\n      type: \"int\"\n";
+
 /** One thread: leaves a stale decision before each step (argv: forbidden port, allowed port). */
 const BOUND_STEPS = `
 import ctypes, errno, socket, struct, sys, threading
@@ -150,6 +152,16 @@ function lineReader(proc: ReturnType<typeof spawn>): { next(): Promise<string> }
       return lines.shift()!;
     },
   };
+}
+
+/** Waits until `n` events match, and returns them. */
+async function waitEvents(agent: RunningAgent, pred: (e: JsonEvent) => boolean, n: number): Promise<JsonEvent[]> {
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const evs = agent.events().filter(pred);
+    if (evs.length >= n || Date.now() > end) return evs;
+    await settle();
+  }
 }
 
 /** Whether deny_map holds a call-bound decision for this thread. */
@@ -309,13 +321,16 @@ describe("enforcement on a kernel without kprobes, fmod_ret or BPF-LSM", () => {
       assert.match(st.hookStatuses[0].hookDescription, /Override: cgroup BPF/);
       assert.match(st.info, /cgroup/);
       assert.ok(st.stats.actionCounters.override >= 1n);
-      assert.match(cgroupPrograms(), /deny_connect4/);
+      // the selectors look at the address alone: the cgroup program evaluates them, and
+      // connect() pays no syscall tracepoint
+      assert.match(st.hookStatuses[0].hookDescription, /no syscall tracepoint/);
+      assert.match(cgroupPrograms(), /generic_cgroup_connect4/);
     } finally {
       await deletePolicy(client, "deny-connect");
     }
     // deleting the policy lifts the block and detaches the programs
     assert.equal(tryConnect(forbidden), "ok");
-    assert.doesNotMatch(cgroupPrograms(), /deny_connect/);
+    assert.doesNotMatch(cgroupPrograms(), /deny_connect|generic_cgroup_connect/);
   });
 
   test("disabling the policy lifts the block at once; enabling restores it", async () => {
@@ -332,9 +347,78 @@ describe("enforcement on a kernel without kprobes, fmod_ret or BPF-LSM", () => {
     }
   });
 
+  test("connect hooks the cgroup program evaluates: IPv4 and IPv6, CIDRs, a Post selector next to an Override one, TCP Fast Open, and the events the syscall hook would send", async () => {
+    const [allowed, forbidden] = ports;
+    await addPolicy(client, policy("cgroup-eval", `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+      label: "to"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SAddr"
+        values: ["127.0.0.0/8", "::1/128"]
+      - index: 1
+        operator: "SPort"
+        values: ["${forbidden}"]
+      matchActions:
+      - action: Override
+        argError: -13
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values: ["${allowed}"]
+      - index: 1
+        operator: "NotSAddr"
+        values: ["10.0.0.0/8"]
+      matchActions:
+      - action: Post
+`));
+    try {
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "cgroup-eval");
+      assert.match(st.hookStatuses[0].hookDescription, /cgroup\/connect4 \+ cgroup\/connect6 .*no syscall tracepoint/);
+      const r = py(`
+import errno, socket
+def res(f):
+    try:
+        f(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print(res(lambda: socket.socket().connect(("127.0.0.1", ${forbidden}))))
+print(res(lambda: socket.socket(socket.AF_INET6).connect(("::1", ${forbidden}))))
+print(res(lambda: socket.socket().connect(("127.0.0.1", ${allowed}))))
+print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbidden}))))
+`);
+      // IPv4 and IPv6 denied with the policy's errno; the Post selector lets its port through;
+      // a Fast Open send passes the same cgroup hook, so it cannot go around the policy
+      assert.deepEqual(r.out.split("\n"), ["EACCES", "EACCES", "ok", "EACCES"], r.err);
+      const evs = await waitEvents(agent, (e) => kp(e)?.policy_name === "cgroup-eval", 4);
+      const summary = evs.map((e) => `${kp(e).action} ${kp(e).args[0].sockaddr_arg.family} ${kp(e).args[0].sockaddr_arg.addr} ${kp(e).args[0].sockaddr_arg.port}`);
+      assert.deepEqual(summary.sort(), [
+        `KPROBE_ACTION_OVERRIDE AF_INET 127.0.0.1 ${forbidden}`,
+        `KPROBE_ACTION_OVERRIDE AF_INET 127.0.0.1 ${forbidden}`,
+        `KPROBE_ACTION_OVERRIDE AF_INET6 ::1 ${forbidden}`,
+        `KPROBE_ACTION_POST AF_INET 127.0.0.1 ${allowed}`,
+      ].sort());
+      for (const e of evs) {
+        assert.equal(kp(e).function_name, "__x64_sys_connect");
+        assert.equal(kp(e).args[0].label, "to");
+        assert.match(kp(e).process.binary, /python3/);
+        assert.ok(kp(e).parent?.exec_id, "the parent comes from the process cache");
+      }
+      const [after] = (await listPolicies(client)).filter((p) => p.name === "cgroup-eval");
+      assert.equal(after.stats.actionCounters.override, 3n);
+    } finally {
+      await deletePolicy(client, "cgroup-eval");
+    }
+  });
+
   test("a connect decision is bound to its call: one that failed early reaches neither the thread's next connect nor a TCP Fast Open send; disabling purges it", async () => {
     const [allowed, forbidden] = ports;
-    await addPolicy(client, connectPolicy("deny-bound", forbidden, "      - action: Override\n        argError: -1"));
+    // the descriptor argument keeps the syscall hook (the cgroup program has no descriptor)
+    await addPolicy(client, connectPolicy("deny-bound", forbidden, "      - action: Override\n        argError: -1", "", FD_ARG));
     const denyMap = `/sys/fs/bpf/tetragon-test-${process.pid}-${path.basename(agent.dir)}/generic/deny_map`;
     const proc = spawn(PY, ["-c", BOUND_STEPS, String(forbidden), String(allowed)], { stdio: ["pipe", "pipe", "inherit"] });
     try {
@@ -689,8 +773,8 @@ describe("the agent stopping ends enforcement", () => {
           assert.equal(await agent.stop(), 0, agent.logs());
         }
         const end = Date.now() + 5000;
-        while (/deny_/.test(cgroupPrograms()) && Date.now() < end) await settle();
-        assert.doesNotMatch(cgroupPrograms(), /deny_/);
+        while (/deny_|generic_cgroup_/.test(cgroupPrograms()) && Date.now() < end) await settle();
+        assert.doesNotMatch(cgroupPrograms(), /deny_|generic_cgroup_/);
         assert.equal(tryConnect(forbidden), "ok");
         assert.equal(spawnSync("/bin/cat", [secret]).status, 0, "no fanotify mark stays");
         const next = await startAgent([], { grpc: true });
@@ -767,11 +851,11 @@ describe("--keep-sensors-on-exit", () => {
       assert.equal(tryConnect(forbidden), "EACCES");
       assert.equal(await agent.stop(), 0, agent.logs());
       assert.equal(tryConnect(forbidden), "EACCES", "kept after the agent stopped");
-      assert.match(cgroupPrograms(), /deny_connect4/);
+      assert.match(cgroupPrograms(), /generic_cgroup_connect4/);
       const next = await startAgent(["--bpf-dir", bpfDir]);
       try {
         assert.equal(tryConnect(forbidden), "ok", "the next start removed what the last one kept");
-        assert.doesNotMatch(cgroupPrograms(), /deny_/);
+        assert.doesNotMatch(cgroupPrograms(), /deny_|generic_cgroup_/);
       } finally {
         assert.equal(await next.stop(), 0, next.logs());
       }

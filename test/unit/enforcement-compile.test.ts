@@ -122,7 +122,8 @@ test("BPF-LSM hooks override with their verdict", () => {
 });
 
 test("without any of them: connect through cgroup programs, with the deny kind in the hook's flags", () => {
-  const [h] = compile(CONNECT_PORT).hooks;
+  // a descriptor argument: the cgroup program cannot supply it, so the syscall hook decides
+  const [h] = compile(CONNECT_PORT.replace("    args:\n", '    args:\n    - index: 0\n      type: "int"\n')).hooks;
   assert.equal(h.attach.kind, "tracepoint");
   assert.deepEqual(h.enforcement, { mechanism: "cgroup", denyKinds: DENY_K.CONNECT });
   assert.equal((h.flags >> HOOK_DENY_SHIFT) & 0xff, DENY_K.CONNECT);
@@ -134,6 +135,27 @@ test("without any of them: connect through cgroup programs, with the deny kind i
     '    return: true\n    returnArg:\n      index: 0\n      type: "int"\n')).hooks;
   assert.ok(r.attach.kind === "tracepoint" && r.attach.exit?.name === "sys_exit_connect");
   assert.equal(r.flags & HOOK_F.DENY_BOUND, 0);
+});
+
+test("connect and bind hooks that look at the address alone are evaluated by the cgroup programs", () => {
+  const [h] = compile(CONNECT_PORT).hooks;
+  assert.deepEqual(h.attach, { kind: "cgroup", call: "connect" });
+  assert.deepEqual(h.enforcement, { mechanism: "cgroup", denyKinds: 0 });
+  assert.equal(h.flags & (HOOK_F.DENY_BOUND | 0xff00), 0, "no deny_map decision");
+  assert.match(h.description, /cgroup\/connect4 \+ cgroup\/connect6/);
+  const bind = compile(syscall("sys_bind", 1, "sockaddr", '        operator: "SAddr"\n        values: ["10.0.0.0/8"]', "      - action: Override\n        argError: -1")).hooks[0];
+  assert.deepEqual(bind.attach, { kind: "cgroup", call: "bind" });
+  // each of these needs what only the syscall hook has
+  const port = '        operator: "SPort"\n        values: ["25"]';
+  const override = "      - action: Override\n        argError: -1";
+  const keeps: Array<[string, string]> = [
+    ["a process selector", syscall("sys_connect", 1, "sockaddr", port, override).replace("      matchActions:", '      matchBinaries:\n      - operator: "In"\n        values: ["/usr/bin/curl"]\n      matchActions:')],
+    ["a Sigkill next to the Override", syscall("sys_connect", 1, "sockaddr", port, `${override}\n      - action: Sigkill`)],
+    ["a return value", syscall("sys_connect", 1, "sockaddr", port, override, '    return: true\n    returnArg:\n      index: 0\n      type: "int"\n')],
+    ["a port on a call the cgroup programs do not evaluate", syscall("sys_sendto", 4, "sockaddr", port, override)],
+    ["a policy filter", `  podSelector:\n    matchLabels:\n      app: x\n${CONNECT_PORT}`],
+  ];
+  for (const [why, yaml] of keeps) assert.notEqual(compile(yaml).hooks[0].attach.kind, "cgroup", why);
 });
 
 test("without any of them: openat and execve through fanotify on the paths the selectors name", () => {

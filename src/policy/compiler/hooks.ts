@@ -13,6 +13,7 @@ import { newValueSets } from "./plan";
 import { CompileError, fail } from "./errors";
 import { equivalentHook, EQUIVALENTS } from "./equivalents";
 import { kernelFunctionHook } from "./kernel-functions";
+import { CGROUP_HOOK_CALLS, cgroupEvaluable } from "./cgroup-hooks";
 import {
   enforcerPlans, fanotifyPlan, KPROBE_FIRST_ARG, overrideActionsIn, SYSCALL_REGS, syscallOverrideRoute, type SyscallRoute,
 } from "./enforcement";
@@ -181,6 +182,17 @@ function syscallHook(policy: TracingPolicy, spec: KProbeSpec, call: string, path
       attach: { kind: "fentry", func: fn, withReturn: !!spec.return, nargs: 1, modifyReturn: true, indirect: 0 },
       flags, recSize: PT_REGS_SIZE,
       enforcement: { mechanism: "fmod_ret", denyKinds: 0 },
+    };
+  }
+  const filtered = policy.kind === "TracingPolicyNamespaced" || !!policy.spec.podSelector || !!policy.spec.containerSelector;
+  if (route.kind === "cgroup" && cgroupEvaluable(name, spec, specs, selectors, filtered)) {
+    const [v4, v6] = CGROUP_HOOK_CALLS[name].programs.map((p) => p.replace("generic_cgroup_", "cgroup/"));
+    return {
+      ...base,
+      description: `${v4} + ${v6} (Override: cgroup BPF, selectors evaluated there: no syscall tracepoint)`,
+      attach: { kind: "cgroup", call: name },
+      flags, recSize: 0,
+      enforcement: { mechanism: "cgroup", denyKinds: 0 },
     };
   }
   const deny = route.kind === "cgroup" || route.kind === "fanotify" ? route.denyKinds : 0;

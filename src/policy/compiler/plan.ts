@@ -130,7 +130,9 @@ export type AttachPlan =
   | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
   | { kind: "kprobe"; func: string; withReturn: boolean; nargs?: number; override?: boolean; indirect?: number }
   | { kind: "fentry"; func: string; withReturn: boolean; nargs: number; modifyReturn?: boolean; indirect?: number }
-  | { kind: "lsm"; hook: string };
+  | { kind: "lsm"; hook: string }
+  /** connect/bind hooks the cgroup programs evaluate (./cgroup-hooks.ts) */
+  | { kind: "cgroup"; call: string };
 
 export interface HookPlan {
   /** where in the policy it comes from, e.g. spec.kprobes[0] */

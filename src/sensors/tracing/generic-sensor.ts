@@ -14,6 +14,7 @@ import type { CompiledPolicy, HookPlan, PolicyFilterSpec } from "../../policy/co
 import { POLICY_FILTER_KEY } from "../../decode/generic-layout";
 import { PROCESS_ENTRY } from "../../decode/layout";
 import { serializeHook, valueMapEntries, type MapEntries } from "../../policy/compiler/serialize";
+import { CGROUP_HOOK_CALLS } from "../../policy/compiler/cgroup-hooks";
 import type { Logger } from "../../log/logger";
 import { KernelBtf, kernelBtf } from "./btf";
 import { iovIterLayout } from "./iov-iter-layout";
@@ -43,6 +44,8 @@ export interface GenericSensorConfig {
   fanotifyFailClosed?: boolean;
   btfPath?: string;
   verbose: number;
+  /** where cgroup v2 is mounted: the cgroup programs that evaluate connect/bind hooks attach there */
+  cgroupRoot?: string;
   /** the tracked cgroup hierarchy (policy filters compare its cgroup ids) */
   cgroupMode?: "v2" | "v1-memory" | string;
 }
@@ -95,7 +98,7 @@ const SHARED_MAPS = [
   "deny_map", "socktrack_map", "hook_config", "attach_hooks", "substr_map", "hook_stats", "generic_stats", "inflight", "ratelimit_map", "policy_filter_map", ...VALUE_MAPS.map(([, n]) => n),
 ];
 
-const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_override" | "fmod_ret", { entry: string; exit: string }> = {
+const PROGRAM_OF: Record<Exclude<HookPlan["attach"]["kind"], "cgroup"> | "kprobe_multi" | "kprobe_override" | "fmod_ret", { entry: string; exit: string }> = {
   tracepoint: { entry: "generic_tracepoint", exit: "generic_tracepoint_exit" },
   raw_tracepoint: { entry: "generic_raw_tp", exit: "generic_raw_tp" },
   uprobe: { entry: "generic_uprobe", exit: "generic_uretprobe" },
@@ -111,7 +114,12 @@ const PROGRAM_OF: Record<HookPlan["attach"]["kind"] | "kprobe_multi" | "kprobe_o
 const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm", "generic_fmod_ret"]);
 /** a program with no work: loaded to create the shared maps when no other shared object is needed */
 const MAPS_ONLY = "generic_maps";
-const ALL_PROGRAMS = [...Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]), MAPS_ONLY];
+/** cgroup programs that evaluate connect/bind hooks, and their fixed attach_hooks slots */
+const CGROUP_SLOT: Record<string, number> = {
+  generic_cgroup_connect4: LIMITS.MAX_ATTACH - 1, generic_cgroup_connect6: LIMITS.MAX_ATTACH - 2,
+  generic_cgroup_bind4: LIMITS.MAX_ATTACH - 3, generic_cgroup_bind6: LIMITS.MAX_ATTACH - 4,
+};
+const ALL_PROGRAMS = [...Object.values(PROGRAM_OF).flatMap((p) => [p.entry, p.exit]), ...Object.keys(CGROUP_SLOT), MAPS_ONLY];
 
 /** One attachment of a generic program; every hook on the same target shares it. */
 interface Attachment {
@@ -124,6 +132,8 @@ interface Attachment {
   shared?: SharedLink;
   hookIds: number[];
   recSize: number;
+  /** a cgroup program's slot: fixed, never freed */
+  fixedSlot?: boolean;
 }
 
 /** One kprobe.multi link for several functions: destroyed, and its slots freed, when the last goes. */
@@ -158,7 +168,8 @@ export class GenericSensor {
 
   constructor(private readonly native: NativeAddon, private readonly cfg: GenericSensorConfig, private readonly log: Logger) {
     for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
-    for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) this.freeSlots.push(i);
+    const fixed = new Set(Object.values(CGROUP_SLOT));
+    for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) if (!fixed.has(i)) this.freeSlots.push(i);
     for (let i = MBSET_AGENT_CLI_BIT - 1; i >= 0; i--) this.freeFollowBits.push(i);
     // hooks and enforcement an earlier agent kept (--keep-sensors-on-exit) end when this one starts
     if (fs.existsSync(this.linkPinDir)) {
@@ -299,9 +310,16 @@ export class GenericSensor {
    * The attachments a hook needs: its entry, and its exit when it reports a return value or
    * must clear the deny decision it left. recSize is what the attachment copies as the record.
    */
-  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec; target?: string; recSize: number }> {
+  private targets(plan: HookPlan): Array<{ key: string; prog: string; spec: AttachSpec; target?: string; recSize: number; fixedSlot?: number }> {
     const a = plan.attach;
     const rec = plan.recSize;
+    if (a.kind === "cgroup") {
+      const root = this.cfg.cgroupRoot;
+      if (!root) throw new Error("cgroup v2 is not mounted: the cgroup programs that evaluate the hook cannot attach");
+      return CGROUP_HOOK_CALLS[a.call].programs.map((prog) => ({
+        key: `cgroup:${prog}`, prog, spec: { kind: "cgroup", cgroupPath: root } as AttachSpec, recSize: 0, fixedSlot: CGROUP_SLOT[prog],
+      }));
+    }
     if (a.kind === "tracepoint") {
       const progs = PROGRAM_OF.tracepoint;
       const out = [{ key: `tp:${a.category}/${a.name}`, prog: progs.entry, spec: { kind: "tracepoint", category: a.category, name: a.name } as AttachSpec, recSize: rec }];
@@ -364,9 +382,11 @@ export class GenericSensor {
           h.attachKeys.push(t.key);
           continue;
         }
-        const slot = this.freeSlots.pop();
+        const slot = t.fixedSlot ?? this.freeSlots.pop();
         if (slot === undefined) throw new Error("no free attachment slot");
-        const pending: Attachment = { key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: t.recSize };
+        const pending: Attachment = {
+          key: t.key, slot, link: undefined as unknown as NativeLink, hookIds: [h.id], recSize: t.recSize, fixedSlot: t.fixedSlot !== undefined,
+        };
         if (this.cfg.kprobeMulti && t.spec.kind === "kprobe" && MULTI_PROGRAM[t.prog]) {
           this.attachments.set(t.key, pending);
           h.attachKeys.push(t.key);
@@ -379,10 +399,14 @@ export class GenericSensor {
           const obj = t.target ? this.load(t.prog, { name: t.target, slot }) : this.load(t.prog);
           if (t.target) pending.obj = obj;
           this.writeAttachment(pending);
-          pending.link = obj.attach(t.prog, (t.target ? t.spec : { ...t.spec, cookie: slot }) as AttachSpec);
+          pending.link = obj.attach(t.prog, (t.target || t.fixedSlot !== undefined ? t.spec : { ...t.spec, cookie: slot }) as AttachSpec);
         } catch (err) {
           if (pending.obj !== this.fdOwner) pending.obj?.close();
-          this.freeSlots.push(slot);
+          if (t.fixedSlot === undefined) this.freeSlots.push(slot);
+          else {
+            pending.hookIds = [];
+            this.writeAttachment(pending);
+          }
           throw new Error(`${h.plan.path}: attach ${h.plan.description}: ${(err as Error).message}`, { cause: err });
         }
         at = pending;
@@ -435,7 +459,7 @@ export class GenericSensor {
         }
         at.link.destroy();
         if (at.obj !== this.fdOwner) at.obj?.close();
-        this.freeSlots.push(at.slot);
+        if (!at.fixedSlot) this.freeSlots.push(at.slot);
       } else {
         this.writeAttachment(at);
       }
