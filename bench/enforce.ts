@@ -1,7 +1,9 @@
 /**
  * bench/enforce: what enforcement costs calls it does not stop, side by side in one run.
- *   - connect(): no policy, then an Override policy on connect whose selector never matches
- *     (the syscall hook decides, the cgroup programs look up deny_map and let it go);
+ *   - connect(): no policy, then an Override policy on connect whose selector never matches,
+ *     evaluated by the cgroup program alone (its selector looks at the address only), and the
+ *     same with the descriptor as a second argument (the syscall hook decides, the cgroup
+ *     program looks up deny_map and lets the call go);
  *   - openat() of a file no policy names, with and without an Override policy on openat
  *     (the hook only; fanotify does not watch the file);
  *   - openat() of a file the fanotify guard watches, with a selector that lets this process
@@ -105,6 +107,24 @@ const CONNECT = policy("bench-connect", `  - call: "sys_connect"
       - action: Override
         argError: -1
 `);
+// the same selector with the descriptor as an argument: the cgroup program cannot supply it,
+// so the syscall tracepoint hook decides and leaves its decision to the cgroup program
+const CONNECT_SYSCALL = policy("bench-connect-syscall", `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values: ["1"]
+      matchActions:
+      - action: Override
+        argError: -1
+`);
 const OPEN_OTHER = policy("bench-open-other", `  - call: "sys_openat"
     syscall: true
     args:
@@ -164,7 +184,8 @@ async function main(): Promise<void> {
   };
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      measure("connect(), Override policy not matching (cgroup)", CONNECT, CONNECT_N * REPS, () => loop(["connect", String(CONNECT_N), String(REPS)]));
+      measure("connect(), Override not matching, in the cgroup program", CONNECT, CONNECT_N * REPS, () => loop(["connect", String(CONNECT_N), String(REPS)]));
+      measure("connect(), Override not matching, syscall hook", CONNECT_SYSCALL, CONNECT_N * REPS, () => loop(["connect", String(CONNECT_N), String(REPS)]));
       measure("openat() of an unwatched file, Override policy on openat", OPEN_OTHER, OPEN_N * REPS, () => loop(["open", PLAIN, String(OPEN_N), String(REPS)]));
       measure("openat() of a fanotify-watched file, allowed", OPEN_WATCHED, OPEN_N * REPS, () => loop(["open", WATCHED, String(OPEN_N), String(REPS)]));
     }

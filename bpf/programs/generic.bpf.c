@@ -1629,12 +1629,13 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 
 /* ------------------------------------------------ hooks the cgroup programs evaluate */
 
-/* connect() and bind() hooks whose selectors look at the address alone run here, in the
+/* connect() and bind() hooks whose selectors look at the address and the caller run here, in the
  * cgroup program on the cgroup v2 root, on the kernel's own copy of the address: the calls
  * pay no syscall tracepoint, the program fails a denied call itself (bpf_set_retval), and
  * the event is the one the syscall hook would send (the compiler only routes hooks here
- * whose one argument is that address, and whose selectors hold only matchArgs on it and
- * Post, NoPost or Override). io_uring connects and TCP Fast Open sends pass here too. */
+ * whose one argument is that address, and whose selectors hold only matchArgs on it,
+ * matchPIDs, matchBinaries and Post, NoPost or Override). io_uring connects and TCP Fast
+ * Open sends pass here too. */
 
 struct cgroup_hooks_ctx {
 	struct generic_scratch *s;
@@ -1644,28 +1645,57 @@ struct cgroup_hooks_ctx {
 	__u32 denied;
 };
 
-/* The first selector whose matchArgs all hold on the address, or -1. */
+/* One selector: its matchArgs on the address, then matchPIDs and matchBinaries on the
+ * caller, whose process entry is looked up only once a selector that names processes got
+ * that far. Stops at the first selector that holds (c->result). */
+struct cgroup_sel_ctx {
+	struct generic_scratch *s;
+	struct hook_config *cfg;
+	int result;
+};
+
+static long cgroup_selector_step(__u32 i32, struct cgroup_sel_ctx *c)
+{
+	struct generic_scratch *s = c->s;
+	struct hook_config *cfg = c->cfg;
+	struct match_ctx mc = { .s = s, .cfg = cfg, .tgid = s->msg.pid };
+	struct selector *sel;
+	__u64 i = i32;
+
+	clamp_var(i);
+	if (i >= MAX_SELECTORS || i >= cfg->nselectors)
+		return 1;
+	bound_below(i, MAX_SELECTORS);
+	sel = &cfg->sel[i];
+	for (int j = 0; j < MAX_MATCH_ARGS; j++) {
+		if (j >= sel->n_args)
+			break;
+		if (!match_sockaddr(s, &sel->args[j], &s->msg.args[0]))
+			return 0;
+	}
+	if (sel->pids.op || sel->bin.op) {
+		__u32 tgid = mc.tgid, ppid;
+
+		mc.task = bpf_get_current_task_btf();
+		mc.proc = bpf_map_lookup_elem(&execve_map, &tgid);
+		if (mc.proc) {
+			ppid = mc.proc->ppid;
+			mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
+		}
+		if (!match_pids(&mc, &sel->pids) || !match_binary(&mc, &sel->bin))
+			return 0;
+	}
+	c->result = i;
+	return 1;
+}
+
+/* The first selector that holds, or -1. */
 static __always_inline int cgroup_selector(struct generic_scratch *s, struct hook_config *cfg)
 {
-	for (int i = 0; i < MAX_SELECTORS; i++) {
-		struct selector *sel;
-		int ok = 1;
+	struct cgroup_sel_ctx c = { .s = s, .cfg = cfg, .result = -1 };
 
-		if (i >= cfg->nselectors)
-			break;
-		sel = &cfg->sel[i];
-		for (int j = 0; j < MAX_MATCH_ARGS; j++) {
-			if (j >= sel->n_args)
-				break;
-			if (!match_sockaddr(s, &sel->args[j], &s->msg.args[0])) {
-				ok = 0;
-				break;
-			}
-		}
-		if (ok)
-			return i;
-	}
-	return -1;
+	bpf_loop(MAX_SELECTORS, cgroup_selector_step, &c, 0);
+	return c.result;
 }
 
 static long cgroup_hook_step(__u32 i32, struct cgroup_hooks_ctx *c)

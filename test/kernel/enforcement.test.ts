@@ -415,6 +415,42 @@ print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbi
     }
   });
 
+  test("matchBinaries in a connect hook the cgroup program evaluates: python is denied, bash's /dev/tcp connect to the same port is not", async () => {
+    const forbidden = ports[1];
+    const python = fs.realpathSync(PY);
+    await addPolicy(client, policy("cgroup-bin", `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values: ["${forbidden}"]
+      matchBinaries:
+      - operator: "In"
+        values: ["${python}"]
+      matchActions:
+      - action: Override
+        argError: -1
+`));
+    try {
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "cgroup-bin");
+      assert.match(st.hookStatuses[0].hookDescription, /no syscall tracepoint/);
+      assert.equal(tryConnect(forbidden), "EPERM");
+      const bash = spawnSync("/bin/bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${forbidden} && echo ok`], { encoding: "utf8" });
+      assert.equal(bash.stdout.trim(), "ok", bash.stderr);
+      const ev = await agent.waitFor((e) => kp(e)?.policy_name === "cgroup-bin", "the override event");
+      assert.match(kp(ev).process.binary, /python3/);
+      assert.equal(kp(ev).action, "KPROBE_ACTION_OVERRIDE");
+      await settle();
+      assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "cgroup-bin").length, 1, "bash's connect matched no selector");
+    } finally {
+      await deletePolicy(client, "cgroup-bin");
+    }
+  });
+
   test("a connect decision is bound to its call: one that failed early reaches neither the thread's next connect nor a TCP Fast Open send; disabling purges it", async () => {
     const [allowed, forbidden] = ports;
     // the descriptor argument keeps the syscall hook (the cgroup program has no descriptor)

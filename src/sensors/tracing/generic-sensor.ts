@@ -114,7 +114,8 @@ const PROGRAM_OF: Record<Exclude<HookPlan["attach"]["kind"], "cgroup"> | "kprobe
 const PER_TARGET = new Set(["generic_fentry", "generic_fexit", "generic_lsm", "generic_fmod_ret"]);
 /** a program with no work: loaded to create the shared maps when no other shared object is needed */
 const MAPS_ONLY = "generic_maps";
-/** cgroup programs that evaluate connect/bind hooks, and their fixed attach_hooks slots */
+/** cgroup programs that evaluate connect/bind hooks, and their fixed attach_hooks slots
+ * (ATTACH_SLOT_* of bpf/events/generic.h) */
 const CGROUP_SLOT: Record<string, number> = {
   generic_cgroup_connect4: LIMITS.MAX_ATTACH - 1, generic_cgroup_connect6: LIMITS.MAX_ATTACH - 2,
   generic_cgroup_bind4: LIMITS.MAX_ATTACH - 3, generic_cgroup_bind6: LIMITS.MAX_ATTACH - 4,
