@@ -93,10 +93,10 @@ const policy = (name: string, body: string) => {
   return f;
 };
 
-const CONNECT = policy("bench-connect", `  - call: "sys_connect"
+const connectBody = (moreArgs: string) => `  - call: "sys_connect"
     syscall: true
     args:
-    - index: 1
+${moreArgs}    - index: 1
       type: "sockaddr"
     selectors:
     - matchArgs:
@@ -106,25 +106,11 @@ const CONNECT = policy("bench-connect", `  - call: "sys_connect"
       matchActions:
       - action: Override
         argError: -1
-`);
+`;
+const CONNECT = policy("bench-connect", connectBody(""));
 // the same selector with the descriptor as an argument: the cgroup program cannot supply it,
 // so the syscall tracepoint hook decides and leaves its decision to the cgroup program
-const CONNECT_SYSCALL = policy("bench-connect-syscall", `  - call: "sys_connect"
-    syscall: true
-    args:
-    - index: 0
-      type: "int"
-    - index: 1
-      type: "sockaddr"
-    selectors:
-    - matchArgs:
-      - index: 1
-        operator: "SPort"
-        values: ["1"]
-      matchActions:
-      - action: Override
-        argError: -1
-`);
+const CONNECT_SYSCALL = policy("bench-connect-syscall", connectBody('    - index: 0\n      type: "int"\n'));
 const OPEN_OTHER = policy("bench-open-other", `  - call: "sys_openat"
     syscall: true
     args:
