@@ -1634,7 +1634,7 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
  * pay no syscall tracepoint, the program fails a denied call itself (bpf_set_retval), and
  * the event is the one the syscall hook would send (the compiler only routes hooks here
  * whose one argument is that address, and whose selectors hold only matchArgs on it,
- * matchPIDs, matchBinaries and Post, NoPost or Override). io_uring connects and TCP Fast
+ * selectors on the caller and Post, NoPost or Override). io_uring connects and TCP Fast
  * Open sends pass here too. */
 
 struct cgroup_hooks_ctx {
@@ -1645,9 +1645,9 @@ struct cgroup_hooks_ctx {
 	__u32 denied;
 };
 
-/* One selector: its matchArgs on the address, then matchPIDs and matchBinaries on the
- * caller, whose process entry is looked up only once a selector that names processes got
- * that far. Stops at the first selector that holds (c->result). */
+/* One selector: its matchArgs on the address, then what it asks of the caller (pids,
+ * binaries, namespaces, capabilities), whose process entry is looked up only once a selector
+ * that names the caller got that far. Stops at the first selector that holds (c->result). */
 struct cgroup_sel_ctx {
 	struct generic_scratch *s;
 	struct hook_config *cfg;
@@ -1673,7 +1673,7 @@ static long cgroup_selector_step(__u32 i32, struct cgroup_sel_ctx *c)
 		if (!match_sockaddr(s, &sel->args[j], &s->msg.args[0]))
 			return 0;
 	}
-	if (sel->pids.op || sel->bin.op) {
+	if (sel->pids.op || sel->bin.op || sel->n_ns || sel->ns_changes || sel->n_caps) {
 		__u32 tgid = mc.tgid, ppid;
 
 		mc.task = bpf_get_current_task_btf();
@@ -1683,6 +1683,8 @@ static long cgroup_selector_step(__u32 i32, struct cgroup_sel_ctx *c)
 			mc.parent = bpf_map_lookup_elem(&execve_map, &ppid);
 		}
 		if (!match_pids(&mc, &sel->pids) || !match_binary(&mc, &sel->bin))
+			return 0;
+		if (!match_namespaces(&mc, sel) || !match_capabilities(&mc, sel))
 			return 0;
 	}
 	c->result = i;

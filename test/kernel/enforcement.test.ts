@@ -63,15 +63,17 @@ function py(script: string, timeoutMs = 20_000) {
 }
 
 /** connect() to 127.0.0.1:port from a fresh process: "ok" or the errno name. */
-function tryConnect(port: number): string {
-  return py(`
+const TRY_CONNECT = (port: number) => `
 import socket, errno
 s = socket.socket()
 try:
     s.connect(("127.0.0.1", ${port})); print("ok")
 except OSError as e:
     print(errno.errorcode[e.errno])
-`).out;
+`;
+
+function tryConnect(port: number): string {
+  return py(TRY_CONNECT(port)).out;
 }
 
 async function pyServer(script: string): Promise<{ line: string; stop: () => void }> {
@@ -448,6 +450,50 @@ print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbi
       assert.equal(agent.events().filter((e) => kp(e)?.policy_name === "cgroup-bin").length, 1, "bash's connect matched no selector");
     } finally {
       await deletePolicy(client, "cgroup-bin");
+    }
+  });
+
+  test("matchNamespaces and matchCapabilities in a connect hook the cgroup program evaluates", async () => {
+    const forbidden = ports[1];
+    const nsPolicy = (name: string, nsOp: string) => policy(name, `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values: ["${forbidden}"]
+      matchNamespaces:
+      - namespace: Net
+        operator: ${nsOp}
+        values: ["host_ns"]
+      matchCapabilities:
+      - type: Effective
+        operator: In
+        values: ["CAP_SYS_ADMIN"]
+      matchActions:
+      - action: Override
+        argError: -1
+`);
+    // a caller in the host's network namespace with CAP_SYS_ADMIN: NotIn host_ns does not match
+    await addPolicy(client, nsPolicy("cgroup-ns-out", "NotIn"));
+    try {
+      const [st] = (await listPolicies(client)).filter((p) => p.name === "cgroup-ns-out");
+      assert.match(st.hookStatuses[0].hookDescription, /no syscall tracepoint/);
+      assert.equal(tryConnect(forbidden), "ok");
+    } finally {
+      await deletePolicy(client, "cgroup-ns-out");
+    }
+    await addPolicy(client, nsPolicy("cgroup-ns-in", "In"));
+    try {
+      assert.equal(tryConnect(forbidden), "EPERM");
+      // without CAP_SYS_ADMIN (an unprivileged user) the capability selector does not match
+      const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", PY, "-c", TRY_CONNECT(forbidden)], { encoding: "utf8" });
+      assert.equal(r.stdout.trim(), "ok", r.stderr);
+    } finally {
+      await deletePolicy(client, "cgroup-ns-in");
     }
   });
 

@@ -148,11 +148,13 @@ test("connect and bind hooks that look at the address alone are evaluated by the
   // the caller's binary and pid come from the process cache, which the cgroup program reads too
   const bin = compile(CONNECT_PORT.replace("      matchActions:", '      matchBinaries:\n      - operator: "In"\n        values: ["/usr/bin/curl"]\n      matchPIDs:\n      - operator: "NotIn"\n        values: [1]\n      matchActions:')).hooks[0];
   assert.deepEqual(bin.attach, { kind: "cgroup", call: "connect" });
+  const ns = compile(CONNECT_PORT.replace("      matchActions:", '      matchNamespaces:\n      - namespace: "Net"\n        operator: "In"\n        values: ["host_ns"]\n      matchCapabilities:\n      - type: Effective\n        operator: In\n        values: ["CAP_SYS_ADMIN"]\n      matchActions:')).hooks[0];
+  assert.deepEqual(ns.attach, { kind: "cgroup", call: "connect" });
   // each of these needs what only the syscall hook has
   const port = '        operator: "SPort"\n        values: ["25"]';
   const override = "      - action: Override\n        argError: -1";
   const keeps: Array<[string, string]> = [
-    ["a namespace selector", syscall("sys_connect", 1, "sockaddr", port, override).replace("      matchActions:", '      matchNamespaces:\n      - namespace: "Net"\n        operator: "In"\n        values: ["host_ns"]\n      matchActions:')],
+    ["a Signal next to the Override", syscall("sys_connect", 1, "sockaddr", port, `${override}\n      - action: Signal\n        argSig: 10`)],
     ["a Sigkill next to the Override", syscall("sys_connect", 1, "sockaddr", port, `${override}\n      - action: Sigkill`)],
     ["a return value", syscall("sys_connect", 1, "sockaddr", port, override, '    return: true\n    returnArg:\n      index: 0\n      type: "int"\n')],
     ["a port on a call the cgroup programs do not evaluate", syscall("sys_sendto", 4, "sockaddr", port, override)],

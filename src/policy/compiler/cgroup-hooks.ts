@@ -2,10 +2,11 @@
  * connect() and bind() hooks that the cgroup programs on the cgroup v2 root evaluate
  * themselves (bpf/programs/generic.bpf.c, cgroup_hooks): when the hook's one argument is the
  * address and its selectors look at nothing else, the kernel's own copy of the address is all
- * they need (with the caller's pid and binary, from the process cache in execve_map), so the
+ * they need, with what the selectors ask of the caller (pids, binaries, namespaces,
+ * capabilities: the current task and its execve_map entry, as in the syscall hook), so the
  * call pays no syscall tracepoint, and a denied call fails in the cgroup program with no
- * decision left for later. Anything more (other arguments, namespaces, capabilities, a return
- * value, a policy filter, other actions) keeps the syscall hook.
+ * decision left for later. Anything more (other arguments, a return value, a policy filter,
+ * other actions) keeps the syscall hook.
  */
 import { ACT, ARG_F, GT, MOP, SRC } from "../../decode/generic-layout";
 import type { KProbeSpec } from "../types";
@@ -23,8 +24,7 @@ const ADDRESS_OPS = new Set<number>([
 const ACTIONS = new Set<number>([ACT.POST, ACT.NOPOST, ACT.OVERRIDE]);
 
 function selectorFits(sel: SelectorPlan): boolean {
-  return sel.ns.length === 0 && sel.nsChanges === 0 && sel.caps.length === 0
-    && sel.ret.length === 0 && sel.retActions.length === 0
+  return sel.ret.length === 0 && sel.retActions.length === 0
     && sel.args.every((m) => m.arg === 0 && ADDRESS_OPS.has(m.op) && !m.sock)
     && sel.actions.every((a) => ACTIONS.has(a.action));
 }
