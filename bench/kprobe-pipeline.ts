@@ -7,7 +7,7 @@
  *   +pbjson      ... and encode with protobuf-es toJsonString (the encoder before)
  *   +json        ... and encode with the generated encoder (src/encode/json.ts)
  *   agent path   metrics, bus and JsonFileExporter writing a file, as the agent does
- * Usage: node dist/bench/kprobe-pipeline.js [events=100000] [turns=5]
+ * Usage: node dist/bench/kprobe-pipeline.js [events=100000] [turns=5] [stages=all, or a comma list]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -30,6 +30,7 @@ import { genericRecord, hookWithMeta, ringBatch } from "../test/helpers/generic-
 
 const N = Number(process.argv[2] ?? 100000);
 const TURNS = Number(process.argv[3] ?? 5);
+const ONLY = process.argv[4] && process.argv[4] !== "all" ? new Set(process.argv[4].split(",")) : undefined;
 const BATCH = 256;
 const PID = 4242, KTIME = 5_000_000_000n;
 
@@ -81,7 +82,7 @@ const stages: Record<string, () => number> = {
     const file = path.join(work, "tetragon.log");
     fs.rmSync(file, { force: true });
     const exporter = new JsonFileExporter({
-      filename: file, maxSizeBytes: 1 << 40, maxBackups: 0, compress: false, mode: 0o600, rotationIntervalSec: 0,
+      filename: file, maxSizeBytes: 2 ** 40, maxBackups: 0, compress: false, mode: 0o600, rotationIntervalSec: 0,
       rateLimit: -1, filter: () => true, transform: (ev) => ev, nodeName: "bench-node",
     }, metrics);
     const bus = new EventBus();
@@ -99,6 +100,7 @@ const stages: Record<string, () => number> = {
 const results = new Map<string, number[]>();
 for (let t = 0; t < TURNS; t++) {
   for (const [name, run] of Object.entries(stages)) {
+    if (ONLY && !ONLY.has(name)) continue;
     if (!results.has(name)) results.set(name, []);
     results.get(name)!.push(run());
   }

@@ -1,8 +1,8 @@
 /**
  * The JSON export file: every event that passes the allow/deny lists and the rate limit,
- * after field and redaction filters, one protojson line each. Lines of one event-loop
- * turn are written with a single write, from a reused buffer; the export metrics are
- * updated once per write.
+ * after field and redaction filters, one protojson line each. Each line is encoded into a
+ * reused buffer as it comes; the lines of one event-loop turn (or 256 KiB of them) go out
+ * in a single write, and the export metrics are updated once per write.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -24,15 +24,17 @@ export interface JsonFileExporterOptions extends RotatingFileOptions {
   rateLimitReportMs?: number;
 }
 
+/** the output buffer is written out when this full, or at the end of the event-loop turn */
 const FLUSH_BYTES = 256 * 1024;
 
 export class JsonFileExporter {
   private readonly file: RotatingFile;
   private readonly limiter?: RateLimiter;
-  private pending: string[] = [];
-  /** UTF-16 units pending, newlines included (UTF-8 needs at most 3 bytes for each) */
-  private pendingChars = 0;
-  private buf = Buffer.allocUnsafe(0);
+  /** lines not yet written out, as UTF-8: each line goes in as soon as it is encoded, so that
+   *  its string dies young (kept strings would be copied by every scavenge they survive) */
+  private buf = Buffer.allocUnsafe(FLUSH_BYTES * 2);
+  private used = 0;
+  private lines = 0;
   private flushScheduled = false;
   private reportTimer?: NodeJS.Timeout;
   exported = 0;
@@ -59,10 +61,20 @@ export class JsonFileExporter {
   };
 
   private append(line: string): void {
-    this.pending.push(line);
-    this.pendingChars += line.length + 1;
+    // UTF-8 takes at most 3 bytes for each UTF-16 unit, plus the newline
+    const room = line.length * 3 + 1;
+    if (this.used + room > this.buf.length) {
+      this.flush();
+      if (room > this.buf.length) this.buf = Buffer.allocUnsafe(room);
+    }
+    const buf = this.buf;
+    let off = this.used;
+    off += buf.write(line, off);
+    buf[off++] = 0x0a;
+    this.used = off;
+    this.lines++;
     this.exported++;
-    if (this.pendingChars >= FLUSH_BYTES) this.flush();
+    if (off >= FLUSH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -82,21 +94,14 @@ export class JsonFileExporter {
 
   flush(): void {
     this.flushScheduled = false;
-    const lines = this.pending;
-    if (lines.length === 0) return;
-    if (this.buf.length < this.pendingChars * 3) this.buf = Buffer.allocUnsafe(Math.max(this.pendingChars * 3, FLUSH_BYTES * 3));
-    const buf = this.buf;
-    let off = 0;
-    for (let i = 0; i < lines.length; i++) {
-      off += buf.write(lines[i], off, "utf8");
-      buf[off++] = 0x0a;
-    }
-    this.pending = [];
-    this.pendingChars = 0;
-    this.file.write(buf.subarray(0, off));
+    const n = this.used, lines = this.lines;
+    if (n === 0) return;
+    this.used = 0;
+    this.lines = 0;
+    this.file.write(this.buf.subarray(0, n));
     if (this.metrics) {
-      this.metrics.exportedTotal.inc(lines.length);
-      this.metrics.exportedBytes.inc(off);
+      this.metrics.exportedTotal.inc(lines);
+      this.metrics.exportedBytes.inc(n);
       this.metrics.exportLastTs.set(Date.now() / 1000);
     }
   }
