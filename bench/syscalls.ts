@@ -6,6 +6,8 @@
  *     traced syscall, and for what other syscalls pay: any syscalls:* tracepoint puts every
  *     task's syscalls on the tracing slow path, so getppid pays a little too);
  *   - a no-op bpftrace probe on tracepoint:raw_syscalls:sys_enter (every syscall pays);
+ *   - a bpftrace probe on sys_enter_openat that only reads the path (str()): the least any
+ *     in-kernel filter on the path must do, so the floor for a filtered-out openat;
  *   - the agent with an openat policy whose selector never matches (in-kernel filter);
  *   - the agent with the same policy matching every call (events to export).
  * A small C program (bench/syscall-loop.c, compiled here with gcc) times openat(PATH)+close
@@ -16,7 +18,10 @@
  * ns per run (from /proc/PID/fdinfo), which the machine's noise does not reach.
  * With the matching policy it also counts the policy's events in the export file against
  * the calls made (events/s delivered, loss) next to the agent's drop counters (Prometheus,
- * its log) and the generic sensor's own stats map (read with bpftool from its pin).
+ * its log) and the generic sensor's own stats map (read with bpftool from its pin). A last
+ * phase measures how fast the agent alone drains events: another agent, with a ring buffer
+ * that holds the whole burst, is stopped (SIGSTOP) while one producer makes the calls, then
+ * continued; events / (last export write - SIGCONT) is its rate with no producer competing.
  * Prints figures; asserts nothing.
  * Usage (root): node dist/bench/syscalls.js [rounds=5] [openat N/rep=20000] [getppid N/rep=200000]
  *                                           [reps/slot=15] [burst calls=200000]
@@ -233,7 +238,7 @@ interface Agent {
 
 let agentSeq = 0;
 
-async function startAgent(policyName: string, value: string): Promise<Agent> {
+async function startAgent(policyName: string, value: string, extraArgs: string[] = []): Promise<Agent> {
   const dir = path.join(work, `agent-${agentSeq++}`);
   fs.mkdirSync(path.join(dir, "tp.d"), { recursive: true });
   const policy = path.join(dir, "policy.yaml");
@@ -254,6 +259,7 @@ async function startAgent(policyName: string, value: string): Promise<Agent> {
     "--tracing-policy", policy,
     "--tracing-policy-dir", path.join(dir, "tp.d"),
     "--metrics-server", `127.0.0.1:${metricsPort}`,
+    ...extraArgs,
   ], { stdio: ["ignore", fd, fd] });
   fs.closeSync(fd);
   let exited: number | null | undefined;
@@ -385,13 +391,21 @@ async function drain(c: ExportCounter, file: string, expected: number, quietMs =
 
 // ---------------------------------------------------------------- configurations
 
-type ConfigName = "base" | "bt-openat" | "bt-raw" | "agent-nomatch" | "agent-match";
+type ConfigName = "base" | "bt-openat" | "bt-str" | "bt-raw" | "agent-nomatch" | "agent-match";
 const LABEL: Record<ConfigName, string> = {
   "base": "no agent (baseline)",
   "bt-openat": "bpftrace no-op syscalls:sys_enter_openat",
+  "bt-str": "bpftrace sys_enter_openat, path read only",
   "bt-raw": "bpftrace no-op raw_syscalls:sys_enter",
   "agent-nomatch": "agent, openat policy never matching",
   "agent-match": "agent, openat policy matching every call",
+};
+
+const BPFTRACE_PROG: Record<"bt-openat" | "bt-str" | "bt-raw", string> = {
+  "bt-openat": "tracepoint:syscalls:sys_enter_openat { }",
+  // a filter on the path needs it in the program: bpf_probe_read_user_str (64 bytes)
+  "bt-str": "tracepoint:syscalls:sys_enter_openat { $p = str(args->filename); }",
+  "bt-raw": "tracepoint:raw_syscalls:sys_enter { }",
 };
 
 type Key = "openat" | "getppid" | "openatMin" | "getppidMin";
@@ -435,10 +449,14 @@ async function snapshot(agent: Agent, counter: ExportCounter): Promise<Snapshot>
   };
 }
 
-async function measureMatching(agent: Agent, round: number, timing: LoopResult, timingBefore: Snapshot, counter: ExportCounter): Promise<void> {
-  const pid = agent.proc.pid!;
-  const lostLines = () => (agent.logs().match(/events lost in the kernel/g) ?? []).length;
-  const phase = async (what: string, producers: number, calls: number, run: () => Promise<LoopResult[]>, pre?: Snapshot) => {
+/** One measured phase of a matching agent: calls made by `run`, events exported, drops counted.
+ *  Delivered events/s count from the first call, or from `origin()` (realtime ns) when given. */
+async function ratePhase(
+  agent: Agent, counter: ExportCounter, round: number, what: string, producers: number, calls: number,
+  run: () => Promise<LoopResult[]>, pre?: Snapshot, origin?: () => bigint,
+): Promise<void> {
+    const pid = agent.proc.pid!;
+    const lostLines = () => (agent.logs().match(/events lost in the kernel/g) ?? []).length;
     const before = pre ?? (await snapshot(agent, counter));
     const loops = await run();
     const made = loops.reduce((a, l) => a + l.calls, 0) || calls;
@@ -446,7 +464,8 @@ async function measureMatching(agent: Agent, round: number, timing: LoopResult, 
     const cpu = cpuSeconds(pid) - before.cpu;
     const prom = await scrape(agent.metricsPort);
     const kernel = genericKernelStats();
-    const start = loops.reduce((a, l) => (a === 0n || l.startRt < a ? l.startRt : a), 0n);
+    const firstCall = loops.reduce((a, l) => (a === 0n || l.startRt < a ? l.startRt : a), 0n);
+    const start = origin ? origin() : firstCall;
     const end = loops.reduce((a, l) => (l.endRt > a ? l.endRt : a), 0n);
     const events = d.events - before.events;
     const delta = (name: string, f?: (k: string) => boolean) => sumMetric(prom, name, f) - sumMetric(before.prom, name, f);
@@ -459,7 +478,7 @@ async function measureMatching(agent: Agent, round: number, timing: LoopResult, 
     }
     rates.push({
       round, what, producers, calls: made, events,
-      producedPerS: made / (Number(end - start) / 1e9),
+      producedPerS: made / (Number(end - firstCall) / 1e9),
       deliveredPerS: events / (Number(d.lastRt - start) / 1e9),
       agentCpuUsPerEvent: (cpu * 1e6) / Math.max(events, 1),
       promGenericDrop: delta("tetragon_bpf_missed_events_total", (k) => k.includes('msg_op="generic"') && k.includes('error="ringbuf_drop"')),
@@ -476,7 +495,12 @@ async function measureMatching(agent: Agent, round: number, timing: LoopResult, 
       kernel: kd,
       logLost: lostLines() - before.log,
     });
-  };
+}
+
+async function measureMatching(agent: Agent, round: number, timing: LoopResult, timingBefore: Snapshot, counter: ExportCounter): Promise<void> {
+  const pid = agent.proc.pid!;
+  const phase = (what: string, producers: number, calls: number, run: () => Promise<LoopResult[]>, pre?: Snapshot) =>
+    ratePhase(agent, counter, round, what, producers, calls, run, pre);
   // the timed loop itself: every openat of TARGET (warm-up included) is an event
   await phase("timed loop", 1, timing.calls, async () => [timing], timingBefore);
   await phase("BPF-stats loop", 1, OPEN_N, async () => [await measureBpfRun("agent-match", pid)]);
@@ -486,20 +510,46 @@ async function measureMatching(agent: Agent, round: number, timing: LoopResult, 
   agentPeakRssMb.push(peakRssMb(pid));
 }
 
+/** bytes of ring buffer for the drain phase: the whole burst fits (records of this policy are
+ *  well under 1 KiB) */
+const DRAIN_RING_BYTES = 256 << 20;
+
+/** The agent's own drain rate: the burst is made while the agent is stopped, so that the
+ *  ring buffer holds it, then the agent is continued and has a CPU to itself. */
+async function measureDrain(round: number): Promise<void> {
+  const agent = await startAgent(MATCH_POLICY, TARGET, ["--rb-size-total", String(DRAIN_RING_BYTES)]);
+  try {
+    const counter = new ExportCounter(agent.exportFile, MATCH_POLICY);
+    let resumed = 0n;
+    await ratePhase(agent, counter, round, `drain (${DRAIN_RING_BYTES >> 20} MiB ring)`, 1, BURST, async () => {
+      process.kill(agent.proc.pid!, "SIGSTOP");
+      try {
+        return [await runLoop(BURST, 0, 0)];
+      } finally {
+        resumed = BigInt(Date.now()) * 1_000_000n;
+        process.kill(agent.proc.pid!, "SIGCONT");
+      }
+    }, undefined, () => resumed);
+  } finally {
+    await agent.stop();
+    fs.rmSync(agent.exportFile, { force: true });
+  }
+}
+
 async function runConfig(config: ConfigName, round: number): Promise<void> {
   if (unavailable.has(config)) return;
   if (config === "base") {
     record(config, round, await runLoop(OPEN_N, PPID_N, REPS));
     return;
   }
-  if (config === "bt-openat" || config === "bt-raw") {
+  if (config === "bt-openat" || config === "bt-str" || config === "bt-raw") {
     if (bpftraceUnavailable) {
       unavailable.set(config, bpftraceUnavailable);
       return;
     }
     let bt;
     try {
-      bt = await startBpftrace(config === "bt-openat" ? "tracepoint:syscalls:sys_enter_openat { }" : "tracepoint:raw_syscalls:sys_enter { }");
+      bt = await startBpftrace(BPFTRACE_PROG[config]);
     } catch (err) {
       unavailable.set(config, (err as Error).message);
       return;
@@ -529,6 +579,7 @@ async function runConfig(config: ConfigName, round: number): Promise<void> {
     await agent.stop();
     fs.rmSync(agent.exportFile, { force: true }); // can be hundreds of MB
   }
+  if (match) await measureDrain(round);
 }
 
 // ---------------------------------------------------------------- report
@@ -596,7 +647,7 @@ function report(): void {
   if (bpfRuns.size) {
     console.log();
     console.log(`BPF program run time (kernel run_time_ns/run_cnt while one loop of ${OPEN_N} x openat+close holds BPF_ENABLE_STATS; every run on the machine counts, not only the loop's)`);
-    for (const c of ["bt-openat", "bt-raw", "agent-nomatch", "agent-match"] as ConfigName[]) {
+    for (const c of ["bt-openat", "bt-str", "bt-raw", "agent-nomatch", "agent-match"] as ConfigName[]) {
       if (!bpfRuns.has(c)) continue;
       const p = perRun(c);
       console.log(`${pad(LABEL[c], W)}${lpad(fmt(p.ns, 1), 8)} ns/run over ${p.cnt} runs   per round: ${p.perRound.map((x) => fmt(x, 1)).join(" ")}`);
@@ -626,7 +677,7 @@ function report(): void {
 
   console.log();
   console.log("targets");
-  const bt = rows["bt-openat"], raw = rows["bt-raw"], nm = rows["agent-nomatch"], m = rows["agent-match"];
+  const bt = rows["bt-openat"], str = rows["bt-str"], raw = rows["bt-raw"], nm = rows["agent-nomatch"], m = rows["agent-match"];
   const verdict = (x: number, limit: number, noiseBand: number) =>
     x <= limit ? (x + noiseBand <= limit ? "met" : "met (within noise)") : x - noiseBand <= limit ? "NOT met (within noise)" : "NOT met";
   if (nm) {
@@ -638,7 +689,8 @@ function report(): void {
       console.log(`  [${est}] getppid pays ${signed(nm[gk], 1)} ns under the never-matching agent${m ? ` (${signed(m[gk], 1)} matching)` : ""};` +
         ` the no-op bpftrace sys_enter_openat probe makes it pay ${bt ? signed(bt[gk], 1) : "n/a (bpftrace unavailable; against 0)"}` +
         `${raw ? `, raw_syscalls ${signed(raw[gk], 1)}` : ""}; noise ${fmt(band, 1)} (baseline slots, or half the floor's round-to-round range): ${verdict(nm[gk], floor, band)}`);
-      console.log(`  [${est}] filtered-out openat costs ${signed(nm[ok])} ns over baseline (target < 150; bpftrace no-op floor ${bt ? signed(bt[ok]) : "n/a"}; noise ${fmt(n[ok])}): ${verdict(nm[ok], 150, n[ok])}`);
+      console.log(`  [${est}] filtered-out openat costs ${signed(nm[ok])} ns over baseline (target < 150; bpftrace no-op floor ${bt ? signed(bt[ok]) : "n/a"},` +
+        ` path read only ${str ? signed(str[ok]) : "n/a"}; noise ${fmt(n[ok])}): ${verdict(nm[ok], 150, n[ok])}`);
     }
   }
   const pb = perRun("bt-openat"), pn = perRun("agent-nomatch"), pm = perRun("agent-match");
@@ -647,13 +699,21 @@ function report(): void {
     console.log(`  estimate from BPF run time: filtered-out openat ~ bpftrace floor ${signed(bt.openatMin)} (min) + program difference ${signed(pn.ns - pb.ns, 1)} = ${signed(est)} ns: ${est < 150 ? "met" : "NOT met"}` +
       `; the program alone takes ${fmt(pn.ns, 1)} ns per openat (target allows 150 ns in all)`);
   } else if (Number.isFinite(pn.ns)) console.log(`  the filtering program alone takes ${fmt(pn.ns, 1)} ns per openat`);
+  const ps = perRun("bt-str");
+  if (Number.isFinite(ps.ns)) {
+    console.log(`  a program that only reads the path takes ${fmt(ps.ns, 1)} ns per openat (no-op: ${fmt(pb.ns, 1)}); the filtering program takes ${fmt(pn.ns - ps.ns, 1)} ns more`);
+  }
   if (Number.isFinite(pm.ns)) console.log(`  the program takes ${fmt(pm.ns, 1)} ns per matching openat (string read, selectors, ring-buffer output)`);
   if (m) console.log(`  matching openat costs ${signed(m.openatMin)} (min) / ${signed(m.openat)} (med) ns over baseline`);
   if (rates.length) {
+    const live = rates.filter((r) => !r.what.startsWith("drain"));
+    const drains = rates.filter((r) => r.what.startsWith("drain"));
     const top = Math.max(...rates.map((r) => r.deliveredPerS));
     const cap = median(rates.map((r) => 1e6 / r.agentCpuUsPerEvent));
     console.log(`  matching events reach the export at up to ${fmt(top)} /s (target >= 300000): ${top >= 300000 ? "met" : "NOT met"};` +
-      ` producers made up to ${fmt(Math.max(...rates.map((r) => r.producedPerS)))} calls/s; median agent CPU per event implies ~${fmt(cap)} events per agent CPU-second`);
+      ` with the producer running up to ${fmt(Math.max(...live.map((r) => r.deliveredPerS)))} /s, while producers made up to ${fmt(Math.max(...live.map((r) => r.producedPerS)))} calls/s` +
+      `${drains.length ? `; draining a stopped burst: ${drains.map((r) => fmt(r.deliveredPerS)).join(", ")} /s` : ""}` +
+      `; median agent CPU per event implies ~${fmt(cap)} events per agent CPU-second`);
     const lossy = rates.filter((r) => r.calls !== r.events);
     if (lossy.length === 0) console.log("  no loss in any matching run");
     for (const r of lossy) {
@@ -674,7 +734,7 @@ async function main(): Promise<void> {
   if (cc.error || cc.status !== 0) throw new Error(`gcc failed: ${cc.error?.message ?? cc.stderr}`);
   fs.writeFileSync(TARGET, "bench\n");
   checkBpftrace();
-  const others: ConfigName[] = ["bt-openat", "bt-raw", "agent-nomatch", "agent-match"];
+  const others: ConfigName[] = ["bt-openat", "bt-str", "bt-raw", "agent-nomatch", "agent-match"];
   for (let round = 0; round < ROUNDS; round++) {
     const order = others.map((_, i) => others[(i + round) % others.length]);
     process.stderr.write(`round ${round + 1}/${ROUNDS}: base`);
