@@ -89,18 +89,20 @@ export class DockerEventGate {
     return Promise.all(waits).then(() => undefined);
   }
 
-  private refillProcess(p: Process | undefined): void {
-    if (p === undefined || p.docker === "" || p.pod !== undefined) return;
+  /** The process with the pod found after the wait, as a copy: an event's Process can be
+   *  shared with other events (ProcessCache.eventProcess), so it is replaced, not edited. */
+  private refillProcess<P extends Process | undefined>(p: P): P {
+    if (p === undefined || p.docker === "" || p.pod !== undefined) return p;
     const e = this.cache.peek(p.execId);
     const pod = e ? this.cache.podOf(e) : undefined;
-    if (pod !== undefined) p.pod = pod;
+    return pod !== undefined ? { ...p, pod } : p;
   }
 
   private refill(ev: GetEventsResponse): void {
     const v = ev.event.value as { process?: Process; parent?: Process; ancestors?: Process[] } | undefined;
     if (v === undefined) return;
-    this.refillProcess(v.process);
-    this.refillProcess(v.parent);
-    if (Array.isArray(v.ancestors)) for (const a of v.ancestors) this.refillProcess(a);
+    if (v.process !== undefined) v.process = this.refillProcess(v.process);
+    if (v.parent !== undefined) v.parent = this.refillProcess(v.parent);
+    if (Array.isArray(v.ancestors)) v.ancestors = v.ancestors.map((a) => this.refillProcess(a));
   }
 }

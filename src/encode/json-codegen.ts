@@ -7,9 +7,10 @@
  * Messages holding Any, Struct, Value, ListValue or FieldMask are left to protobuf-es.
  *
  * A type can be memoized: the JSON of its stable fields is kept per key (Process by exec_id:
- * every event of a process repeats it) and reused while every stable field is still the
- * same value (===); nested messages are compared by identity, so they must be replaced, not
- * edited in place, which is how the process cache treats them.
+ * every event of a process repeats it) and reused while the message is the one it was made
+ * from, or every stable field is still the same value (===). Memoized messages, and the
+ * messages nested in them, must therefore be replaced, not edited in place, which is how the
+ * process cache and the filters treat them.
  */
 import { ScalarType, toJson, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
@@ -35,6 +36,8 @@ export interface Memo {
 }
 
 interface MemoEntry {
+  /** the message last encoded from this entry */
+  src: object;
   values: unknown[];
   /** per run of stable fields: its JSON members with a leading comma, and without */
   withComma: string[];
@@ -171,14 +174,17 @@ export class JsonCodegen {
 
   /** Code that appends the field's member to `s` when it is present (`c`: a member was written). */
   private fieldCode(field: DescField, proto3: boolean): string {
-    const key = lit(JSON.stringify(field.name) + ":");
+    // the member's opening text with and without its leading comma, as constants: one string
+    // concatenation less per member
+    const name = JSON.stringify(field.name) + ":";
+    const open = (after: string) => `(c ? ${lit("," + name + after)} : ${lit(name + after)})`;
     const get = `m[${lit(field.localName)}]`;
-    const write = (expr: string) => `s += (c ? "," : "") + ${key} + ${expr}; c = true;`;
+    const write = (expr: string) => `s += ${open("")} + ${expr}; c = true;`;
     if (field.fieldKind === "list") {
-      return `v = ${get}; if (v.length !== 0) { s += (c ? "," : "") + ${key} + "["; for (let i = 0; i < v.length; i++) { const x = v[i]; s += (i === 0 ? "" : ",") + ${this.valueExpr(field, "x", false)}; } s += "]"; c = true; }`;
+      return `v = ${get}; if (v.length !== 0) { s += ${open("[")}; for (let i = 0; i < v.length; i++) { const x = v[i]; s += (i === 0 ? "" : ",") + ${this.valueExpr(field, "x", false)}; } s += "]"; c = true; }`;
     }
     if (field.fieldKind === "map") {
-      return `v = ${get}; { const ks = Object.keys(v); if (ks.length !== 0) { s += (c ? "," : "") + ${key} + "{"; for (let i = 0; i < ks.length; i++) { const x = v[ks[i]]; s += (i === 0 ? "" : ",") + R.str(ks[i]) + ":" + ${this.valueExpr(field, "x", false)}; } s += "}"; c = true; } }`;
+      return `v = ${get}; { const ks = Object.keys(v); if (ks.length !== 0) { s += ${open("{")}; for (let i = 0; i < ks.length; i++) { const x = v[ks[i]]; s += (i === 0 ? "" : ",") + R.str(ks[i]) + ":" + ${this.valueExpr(field, "x", false)}; } s += "}"; c = true; } }`;
     }
     if (field.oneof) {
       const o = `m[${lit(field.oneof.localName)}]`;
@@ -246,7 +252,7 @@ const memo = R.memos[${memoIndex}];
 function fill(m, key) {
   if (memo.size >= ${memo.max ?? 16384}) memo.clear();
   const withComma = runs.map((r) => r(m));
-  const e = { values: [${stable.map(get).join(", ")}], withComma, bare: withComma.map((x) => x.substring(1)) };
+  const e = { src: m, values: [${stable.map(get).join(", ")}], withComma, bare: withComma.map((x) => x.substring(1)) };
   memo.set(key, e);
   return e;
 }
@@ -254,7 +260,11 @@ return function (m) {
   const key = m[${lit(memo.key)}];
   if (typeof key !== "string" || key === "") { ${plain} }
   let e = memo.get(key);
-  if (e === undefined || ${stable.map((f, i) => `e.values[${i}] !== ${get(f)}`).join(" || ")}) e = fill(m, key);
+  if (e === undefined) e = fill(m, key);
+  else if (e.src !== m) {
+    if (${stable.map((f, i) => `e.values[${i}] !== ${get(f)}`).join(" || ")}) e = fill(m, key);
+    else e.src = m;
+  }
   let s = "{", c = false, v;
   ${assemble}
   return s + "}";

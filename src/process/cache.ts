@@ -22,6 +22,10 @@ export interface CachedProcess {
   /** the pod record and Pod message last found for the process's container */
   podSrc?: ContainerPod;
   pod?: Pod;
+  /** the Process last handed to an event, and the `process` it was made from: reused while
+   *  neither it nor refcnt, tid and pod changed (events' messages are never edited in place) */
+  shown?: Process;
+  shownFrom?: Process;
 }
 
 export interface CacheStats {
@@ -49,13 +53,20 @@ export class ProcessCache {
    * event (one Map look-up on the docker field), so a pod listed after the process started
    * is attributed, and an updated pod (labels) is seen. A process keeps the last pod found
    * for it after that pod is deleted: its last events (exit) come after the kubelet
-   * reported the container gone.
+   * reported the container gone. The same object is returned while nothing in it changed.
    */
   eventProcess(e: CachedProcess, tid?: number): Process {
-    const out: Process = { ...e.process, refcnt: e.refcnt };
+    const src = e.process;
+    const pod = this.podOf(e) ?? src.pod;
+    const shown = e.shown;
+    if (shown !== undefined && e.shownFrom === src && shown.refcnt === e.refcnt && shown.pod === pod && shown.tid === (tid ?? src.tid)) {
+      return shown;
+    }
+    const out: Process = { ...src, refcnt: e.refcnt };
     if (tid !== undefined) out.tid = tid;
-    const pod = this.podOf(e);
     if (pod) out.pod = pod;
+    e.shown = out;
+    e.shownFrom = src;
     return out;
   }
 

@@ -170,6 +170,7 @@ describe("Docker index (--enable-docker)", () => {
       await waitUntil(() => out.length === 2, "the released events");
       const p = (out[0].event.value as { process: { pod?: { container?: { name: string } } } }).process;
       assert.equal(p.pod?.container?.name, "slow");
+      assert.equal(inCtr.shown?.pod, undefined, "the Process other events share is replaced, not edited");
       assert.equal((out[1].event.value as { process: { pid: number } }).process.pid, 21);
       assert.equal(eventToCompact(out[0], newColorer("never")), "🚀 process slow /usr/bin/echo hi 20");
       assert.equal(eventToCompact(out[1], newColorer("never")), "🚀 process node-a /usr/bin/echo hi 21");

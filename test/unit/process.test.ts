@@ -155,6 +155,34 @@ test("the cache is bounded and collects unreferenced entries a pass later", () =
   assert.equal(c.stats().misses, 1);
 });
 
+test("an event's Process is reused while the process, refcnt, tid and pod stay the same", () => {
+  const c = new ProcessCache(10);
+  const e = entry("x", 7);
+  c.add(e);
+  const first = c.eventProcess(e, 7);
+  assert.equal(first.refcnt, 1);
+  assert.equal(first.tid, 7);
+  assert.notEqual(first, e.process, "a copy, never the cached message itself");
+  assert.equal(c.eventProcess(e, 7), first);
+  const otherTid = c.eventProcess(e, 8);
+  assert.notEqual(otherTid, first);
+  assert.equal(otherTid.tid, 8);
+  assert.equal(c.eventProcess(e, 8), otherTid);
+  e.refcnt = 2;
+  const ref2 = c.eventProcess(e, 8);
+  assert.notEqual(ref2, otherTid);
+  assert.equal(ref2.refcnt, 2);
+  assert.equal(otherTid.refcnt, 1, "a Process already handed out is not edited");
+  e.process = create(ProcessSchema, { execId: "x", pid: 7, binary: "/bin/changed" });
+  const changed = c.eventProcess(e, 8);
+  assert.equal(changed.binary, "/bin/changed");
+  assert.equal(ref2.binary, "");
+  // without a tid: the cached message's own tid
+  const noTid = c.eventProcess(e);
+  assert.equal(noTid.tid, e.process.tid);
+  assert.equal(c.eventProcess(e), noTid);
+});
+
 test("exit events encode status and signal as Tetragon does", () => {
   const ev = create(GetEventsResponseSchema, {
     nodeName: "n",
