@@ -37,6 +37,11 @@ const volatile __u32 fanotify_fail_closed = 0;
 const volatile __u32 has_override_return = 0;
 const volatile struct iov_iter_layout iov_layout = {};
 
+/* The iterations of a bpf_loop over n configured items (at most max): exactly n, so that no
+ * callback runs only to find the end (each call and return costs tens of ns where the kernel
+ * mitigates return-stack attacks). The callbacks still bound their index by both. */
+#define LOOPS(n, max) ((n) < (max) ? (__u32)(n) : (__u32)(max))
+
 static __always_inline void gcount(__u32 stat)
 {
 	__u64 *v = bpf_map_lookup_elem(&generic_stats, &stat);
@@ -1088,7 +1093,7 @@ static long match_selector_step(__u32 i32, struct match_ctx *c)
 		return 0;
 	if (!c->s->prefilter_done) {
 		c->ok = 1;
-		bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
+		bpf_loop(LOOPS(sel->n_args, MAX_MATCH_ARGS), match_arg_step, c, 0);
 		if (!c->ok)
 			return 0;
 	}
@@ -1107,7 +1112,7 @@ static long prefilter_step(__u32 i32, struct match_ctx *c)
 	bound_below(i, MAX_SELECTORS);
 	c->sel = &c->cfg->sel[i];
 	c->ok = 1;
-	bpf_loop(MAX_MATCH_ARGS, match_arg_step, c, 0);
+	bpf_loop(LOOPS(c->sel->n_args, MAX_MATCH_ARGS), match_arg_step, c, 0);
 	if (c->ok)
 		c->s->args_ok |= 1u << i;
 	return 0;
@@ -1408,11 +1413,11 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 		u.r.cfg = cfg;
 		u.r.task = task;
 		u.r.ctx_addr = (__u64)ctx;
-		bpf_loop(MAX_ARGS, prefilter_read_step, &u.r, 0);
+		bpf_loop(LOOPS(cfg->nargs, MAX_ARGS), prefilter_read_step, &u.r, 0);
 		__builtin_memset(&u, 0, sizeof(u));
 		u.mc.s = s;
 		u.mc.cfg = cfg;
-		bpf_loop(MAX_SELECTORS, prefilter_step, &u.mc, 0);
+		bpf_loop(LOOPS(cfg->nselectors, MAX_SELECTORS), prefilter_step, &u.mc, 0);
 		if (!s->args_ok)
 			return 0;
 		s->prefilter_done = 1;
@@ -1430,7 +1435,7 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	s->msg.proc_ktime = proc ? proc->ktime : 0;
 	if (!proc)
 		gcount(GSTAT_PROC_MISS);
-	bpf_loop(MAX_ARGS, read_one_arg, &u.r, 0);
+	bpf_loop(LOOPS(cfg->nargs, MAX_ARGS), read_one_arg, &u.r, 0);
 
 	__builtin_memset(&u, 0, sizeof(u));
 	u.mc.s = s;
@@ -1447,7 +1452,7 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	if (cfg->flags & HOOK_SOCK_SLOT_MASK)
 		sock_owner_of(s, ((cfg->flags & HOOK_SOCK_SLOT_MASK) >> HOOK_SOCK_SLOT_SHIFT) - 1);
 	if (cfg->nselectors) {
-		bpf_loop(MAX_SELECTORS, match_selector_step, &u.mc, 0);
+		bpf_loop(LOOPS(cfg->nselectors, MAX_SELECTORS), match_selector_step, &u.mc, 0);
 		if (u.mc.result < 0)
 			return 0;
 	}
@@ -1540,12 +1545,12 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 			return 0;
 		mc.sel = &cfg->sel[idx];
 
-		bpf_loop(MAX_MATCH_RET, match_ret_step, &mc, 0);
+		bpf_loop(LOOPS(mc.sel->n_ret, MAX_MATCH_RET), match_ret_step, &mc, 0);
 		if (!mc.ok)
 			return 0;
 	}
 
-	bpf_loop(MAX_ARGS, reread_one_arg, &r, 0);
+	bpf_loop(LOOPS(cfg->nargs, MAX_ARGS), reread_one_arg, &r, 0);
 	if (cfg->flags & (HOOK_F_RET_TRACK_SOCK | HOOK_F_RET_UNTRACK_SOCK))
 		track_sock(s, s->msg.ret, cfg->flags & HOOK_F_RET_TRACK_SOCK);
 	if (do_actions(s, cfg, hook_id, sel, PHASE_POST | (sel >= 0 ? PHASE_RETURN : 0)))
@@ -1621,9 +1626,9 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	bpf_probe_read_kernel(r.s->rec, rs & (REC_MAX - 1), src);
 	r.ctx = ctx;
 	if (is_exit)
-		bpf_loop(HOOKS_PER_ATTACH, run_exit_hook, &r, 0);
+		bpf_loop(LOOPS(r.list->n, HOOKS_PER_ATTACH), run_exit_hook, &r, 0);
 	else
-		bpf_loop(HOOKS_PER_ATTACH, run_hook, &r, 0);
+		bpf_loop(LOOPS(r.list->n, HOOKS_PER_ATTACH), run_hook, &r, 0);
 	return r.s->override_set ? r.s->override_ret : 0;
 }
 
@@ -1696,7 +1701,7 @@ static __always_inline int cgroup_selector(struct generic_scratch *s, struct hoo
 {
 	struct cgroup_sel_ctx c = { .s = s, .cfg = cfg, .result = -1 };
 
-	bpf_loop(MAX_SELECTORS, cgroup_selector_step, &c, 0);
+	bpf_loop(LOOPS(cfg->nselectors, MAX_SELECTORS), cgroup_selector_step, &c, 0);
 	return c.result;
 }
 
@@ -1822,7 +1827,7 @@ static __always_inline int cgroup_hooks(struct bpf_sock_addr *ctx, __u32 slot, i
 	c.s->msg.tid = (__u32)pid_tgid;
 	c.s->msg.flags = 0;
 	c.s->msg.ret = 0;
-	bpf_loop(HOOKS_PER_ATTACH, cgroup_hook_step, &c, 0);
+	bpf_loop(LOOPS(c.list->n, HOOKS_PER_ATTACH), cgroup_hook_step, &c, 0);
 	if (!c.denied)
 		return 1;
 	bpf_set_retval(c.err);
