@@ -121,6 +121,9 @@ export class JsonCodegen {
   private readonly indexOf = new Map<DescMessage, number>();
   private readonly enumIndexOf = new Map<DescEnum, number>();
   private readonly memoOf = new Map<string, Memo>();
+  /** string fields of the encoder being built: each keeps its last value and that value's
+   *  JSON, so that a string an event repeats (function, policy, node names) is not escaped again */
+  private stringSites = 0;
 
   constructor(memos: readonly Memo[] = []) {
     for (const m of memos) this.memoOf.set(m.desc.typeName, m);
@@ -159,6 +162,11 @@ export class JsonCodegen {
     const scalar = field.fieldKind === "scalar" ? field.scalar
       : field.fieldKind === "list" && field.listKind === "scalar" ? field.scalar
       : field.fieldKind === "map" && field.mapKind === "scalar" ? field.scalar : undefined;
+    if (scalar === ScalarType.STRING) {
+      const k = `k${this.stringSites}`, j = `j${this.stringSites}`;
+      this.stringSites++;
+      return `(typeof ${v} === "string" ? (${v} === ${k} ? ${j} : (${k} = ${v}, ${j} = R.str(${v}))) : R.fail(${lit(what)}, ${v}))`;
+    }
     if (scalar !== undefined) return scalarExpr(scalar, v, what);
     const en = field.fieldKind === "enum" ? field.enum
       : field.fieldKind === "list" && field.listKind === "enum" ? field.enum
@@ -218,9 +226,14 @@ export class JsonCodegen {
     const proto3 = desc.file.edition === EDITION_PROTO3;
     const fields = [...desc.fields].sort((a, b) => a.number - b.number);
     const memo = this.memoOf.get(desc.typeName);
+    // nested types are built while this one's code is generated: each has its own sites
+    const outerSites = this.stringSites;
+    this.stringSites = 0;
     const plain = `let s = "{", c = false, v; ${fields.map((f) => this.fieldCode(f, proto3)).join("\n")} return s + "}";`;
-    if (!memo) return this.compile(`return function (m) { ${plain} };`);
-    return this.compile(this.memoCode(memo, fields, proto3, plain));
+    const body = memo ? this.memoCode(memo, fields, proto3, plain) : `return function (m) { ${plain} };`;
+    const sites = Array.from({ length: this.stringSites }, (_, i) => `k${i} = null, j${i} = ""`);
+    this.stringSites = outerSites;
+    return this.compile((sites.length ? `let ${sites.join(", ")};\n` : "") + body);
   }
 
   /**

@@ -155,8 +155,18 @@ export class GenericEvents {
     return a;
   }
 
+  /** the exec_id of the last event's process: events come in runs from one process */
+  private lastPid = -1;
+  private lastKtime = 0n;
+  private lastExecId = "";
+
   private processOf(pid: number, procKtime: bigint, tid: number): { proc: CachedProcess | undefined; process: Process } {
-    let proc = procKtime !== 0n ? this.cache.peek(execId(this.opts.nodeName, procKtime, pid)) : undefined;
+    if (pid !== this.lastPid || procKtime !== this.lastKtime) {
+      this.lastPid = pid;
+      this.lastKtime = procKtime;
+      this.lastExecId = execId(this.opts.nodeName, procKtime, pid);
+    }
+    let proc = procKtime !== 0n ? this.cache.peek(this.lastExecId) : undefined;
     if (!proc) proc = this.cache.byPidCurrent(pid);
     if (!proc) {
       this.cache.countMiss();
