@@ -50,6 +50,13 @@ function ipString(family: number, b: Buffer): string {
   return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
 }
 
+/** The bytes an argument slot (at `s`) names in the record's data, cut at the data's end. */
+function slotData(buf: Buffer, view: DataView, s: number, dataStart: number, dataLen: number): Buffer {
+  const o = view.getUint16(s + ARG_SLOT.off, true);
+  const end = Math.min(o + view.getUint16(s + ARG_SLOT.len, true), dataLen);
+  return buf.subarray(dataStart + o, dataStart + Math.max(o, end));
+}
+
 export class GenericEvents {
   constructor(
     private readonly cache: ProcessCache,
@@ -160,19 +167,16 @@ export class GenericEvents {
   private lastKtime = 0n;
   private lastExecId = "";
 
-  private processOf(pid: number, procKtime: bigint, tid: number): { proc: CachedProcess | undefined; process: Process } {
+  /** The cached process of an event (counted as a miss when there is none). */
+  private processOf(pid: number, procKtime: bigint): CachedProcess | undefined {
     if (pid !== this.lastPid || procKtime !== this.lastKtime) {
       this.lastPid = pid;
       this.lastKtime = procKtime;
       this.lastExecId = execId(this.opts.nodeName, procKtime, pid);
     }
-    let proc = procKtime !== 0n ? this.cache.peek(this.lastExecId) : undefined;
-    if (!proc) proc = this.cache.byPidCurrent(pid);
-    if (!proc) {
-      this.cache.countMiss();
-      return { proc: undefined, process: fastCreate(ProcessSchema, { pid, tid }) };
-    }
-    return { proc, process: this.cache.eventProcess(proc, tid) };
+    const proc = (procKtime !== 0n ? this.cache.peek(this.lastExecId) : undefined) ?? this.cache.byPidCurrent(pid);
+    if (!proc) this.cache.countMiss();
+    return proc;
   }
 
   handle(buf: Buffer, view: DataView, off: number): void {
@@ -190,24 +194,19 @@ export class GenericEvents {
     const act = view.getUint32(off + MSG_GENERIC.action, true);
     const dataStart = off + MSG_GENERIC.SIZE;
     const dataLen = view.getUint16(off + MSG_GENERIC.data_len, true);
-    const slot = (i: number) => {
-      const s = off + MSG_GENERIC.args + i * ARG_SLOT.SIZE;
-      const value = view.getBigUint64(s + ARG_SLOT.value, true);
-      const o = view.getUint16(s + ARG_SLOT.off, true);
-      const l = view.getUint16(s + ARG_SLOT.len, true);
-      const orig = view.getUint32(s + ARG_SLOT.orig_len, true);
-      const end = Math.min(o + l, dataLen);
-      return { value, data: buf.subarray(dataStart + o, dataStart + Math.max(o, end)), orig };
-    };
     const args: KprobeArgument[] = [];
     const data: KprobeArgument[] = [];
-    for (const out of meta.args as ArgOutput[]) {
+    const outs = meta.args as ArgOutput[];
+    for (let i = 0; i < outs.length; i++) {
+      const out = outs[i];
       if (out.hidden) continue;
-      const s = slot(out.slot);
-      const a = this.argument(out, s.value, s.data, s.orig, meta.sockState);
+      const s = off + MSG_GENERIC.args + out.slot * ARG_SLOT.SIZE;
+      const a = this.argument(out, view.getBigUint64(s + ARG_SLOT.value, true), slotData(buf, view, s, dataStart, dataLen),
+        view.getUint32(s + ARG_SLOT.orig_len, true), meta.sockState);
       if (a) (out.data ? data : args).push(a);
     }
-    const { proc, process } = this.processOf(pid, procKtime, tid);
+    const proc = this.processOf(pid, procKtime);
+    const process = proc ? this.cache.eventProcess(proc, tid) : fastCreate(ProcessSchema, { pid, tid });
     const parentEntry = proc ? this.cache.peek(proc.process.parentExecId) : undefined;
     const parent = parentEntry ? this.cache.eventProcess(parentEntry) : undefined;
     const ev = fastCreate(GetEventsResponseSchema, {
@@ -224,8 +223,9 @@ export class GenericEvents {
       const retSlot = meta.returnArg?.slot;
       if (meta.hasReturn && meta.returnArg && (flags & GENERIC_F.RETURN || retSlot !== undefined)) {
         const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
-        const rs = slot(retSlot ?? LIMITS.RET_ARG);
-        k.return = this.argument(meta.returnArg, retSlot !== undefined ? rs.value : BigInt.asUintN(64, ret), rs.data, rs.orig);
+        const rs = off + MSG_GENERIC.args + (retSlot ?? LIMITS.RET_ARG) * ARG_SLOT.SIZE;
+        const value = retSlot !== undefined ? view.getBigUint64(rs + ARG_SLOT.value, true) : BigInt.asUintN(64, ret);
+        k.return = this.argument(meta.returnArg, value, slotData(buf, view, rs, dataStart, dataLen), view.getUint32(rs + ARG_SLOT.orig_len, true));
         k.returnAction = KprobeAction.POST;
       }
       ev.event = { case: "processKprobe", value: k };
