@@ -56,6 +56,23 @@ ${moreArgs}    - index: 1
       matchActions:
 ${action}`, options);
 
+/** A connect hook whose one selector asks for SPort `port` and what `caller` (YAML of selector
+ *  fields about the caller) says, denied with EPERM: a hook the cgroup program evaluates. */
+const callerConnectPolicy = (name: string, port: number, caller: string) => policy(name, `  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "SPort"
+        values: ["${port}"]
+${caller}      matchActions:
+      - action: Override
+        argError: -1
+`);
+
 /** Runs python and returns its stdout, stderr and status (never throws). */
 function py(script: string, timeoutMs = 20_000) {
   const r = spawnSync(PY, ["-c", script], { encoding: "utf8", timeout: timeoutMs });
@@ -420,22 +437,9 @@ print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbi
   test("matchBinaries in a connect hook the cgroup program evaluates: python is denied, bash's /dev/tcp connect to the same port is not", async () => {
     const forbidden = ports[1];
     const python = fs.realpathSync(PY);
-    await addPolicy(client, policy("cgroup-bin", `  - call: "sys_connect"
-    syscall: true
-    args:
-    - index: 1
-      type: "sockaddr"
-    selectors:
-    - matchArgs:
-      - index: 1
-        operator: "SPort"
-        values: ["${forbidden}"]
-      matchBinaries:
+    await addPolicy(client, callerConnectPolicy("cgroup-bin", forbidden, `      matchBinaries:
       - operator: "In"
         values: ["${python}"]
-      matchActions:
-      - action: Override
-        argError: -1
 `));
     try {
       const [st] = (await listPolicies(client)).filter((p) => p.name === "cgroup-bin");
@@ -455,17 +459,7 @@ print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbi
 
   test("matchNamespaces and matchCapabilities in a connect hook the cgroup program evaluates", async () => {
     const forbidden = ports[1];
-    const nsPolicy = (name: string, nsOp: string) => policy(name, `  - call: "sys_connect"
-    syscall: true
-    args:
-    - index: 1
-      type: "sockaddr"
-    selectors:
-    - matchArgs:
-      - index: 1
-        operator: "SPort"
-        values: ["${forbidden}"]
-      matchNamespaces:
+    const nsPolicy = (name: string, nsOp: string) => callerConnectPolicy(name, forbidden, `      matchNamespaces:
       - namespace: Net
         operator: ${nsOp}
         values: ["host_ns"]
@@ -473,9 +467,6 @@ print(res(lambda: socket.socket().sendto(b"x", 0x20000000, ("127.0.0.1", ${forbi
       - type: Effective
         operator: In
         values: ["CAP_SYS_ADMIN"]
-      matchActions:
-      - action: Override
-        argError: -1
 `);
     // a caller in the host's network namespace with CAP_SYS_ADMIN: NotIn host_ns does not match
     await addPolicy(client, nsPolicy("cgroup-ns-out", "NotIn"));
