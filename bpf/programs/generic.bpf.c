@@ -29,6 +29,11 @@ extern int bpf_strstr(const char *s1__ign, const char *s2__ign) __ksym __weak;
  * does not (older verifiers reject an unresolved kfunc call they cannot prove dead). */
 const volatile __u32 has_strstr = 0;
 
+/* A typed, read-only view of any kernel pointer (6.2+): loads through it are plain loads the
+ * JIT guards against faults, where bpf_probe_read_kernel is a helper call (~80 ns here). */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+const volatile __u32 has_rdonly_cast = 0;
+
 /* The agent's own thread group: never traced, so its reads of /proc and files do not loop. */
 const volatile __u32 agent_tgid = 0;
 /* --fanotify-fail=closed: every call on a fanotify-enforced hook leaves a decision */
@@ -1379,10 +1384,9 @@ static __noinline int policy_filter_allows(__u32 filter_id)
 }
 
 static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_config *cfg,
-					 struct generic_scratch *s)
+					 struct generic_scratch *s, __u64 pid_tgid)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	/* the argument reads end before the selectors start: one stack slot for both keeps
 	 * the bpf_loop call chain under the 512-byte stack of older kernels */
@@ -1499,9 +1503,9 @@ static long read_ret_object(__u32 i, struct read_ctx *r)
 }
 
 static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_config *cfg,
-					struct generic_scratch *s)
+					struct generic_scratch *s, __u64 pid_tgid)
 {
-	struct inflight_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .hook_id = hook_id };
+	struct inflight_key k = { .pid_tgid = pid_tgid, .hook_id = hook_id };
 	struct inflight_value *saved = bpf_map_lookup_elem(&inflight, &k);
 	struct read_ctx r = {};
 	__u64 ret;
@@ -1571,6 +1575,7 @@ static __always_inline void clear_bound_deny(void)
 
 struct run_ctx {
 	void *ctx;
+	__u64 pid_tgid;
 	struct attach_hooks *list;
 	struct generic_scratch *s;
 };
@@ -1592,12 +1597,34 @@ static long name(__u32 i32, struct run_ctx *r)					\
 	cfg = bpf_map_lookup_elem(&hook_config, &hook_id);			\
 	if (!cfg || !(cfg->flags & HOOK_F_ENABLED))				\
 		return 0;							\
-	fn(r->ctx, hook_id, cfg, r->s);						\
+	fn(r->ctx, hook_id, cfg, r->s, r->pid_tgid);				\
 	return 0;								\
 }
 
 DEFINE_RUN_HOOK(run_hook, generic_entry)
 DEFINE_RUN_HOOK(run_exit_hook, generic_exit)
+
+#define REC_WORDS_DIRECT (sizeof(struct pt_regs) / 8)
+
+/* The record (a tracepoint's, or the argument registers or array) into s->rec. Records up to
+ * the size of pt_regs, which are all syscalls' and registers', are read through pt_regs' type
+ * with plain loads: a tracepoint program cannot load them from its context directly, as the
+ * kernel refuses to attach it to a record shorter than the furthest load in the program. */
+static __always_inline void copy_record(struct generic_scratch *s, void *src, __u32 n)
+{
+	if (has_rdonly_cast && n <= REC_WORDS_DIRECT * 8) {
+		__u64 *w = bpf_rdonly_cast(src, bpf_core_type_id_kernel(struct pt_regs));
+
+#pragma unroll
+		for (int k = 0; k < REC_WORDS_DIRECT; k++) {
+			if (k * 8 >= n)
+				break;
+			*(__u64 *)&s->rec[k * 8] = w[k];
+		}
+		return;
+	}
+	bpf_probe_read_kernel(s->rec, n, src);
+}
 
 /* Runs every hook of the attachment; returns the errno an Override asked for, or 0. */
 static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
@@ -1606,7 +1633,8 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	struct run_ctx r = {};
 	void *src = ctx;
 
-	if (agent_tgid && (bpf_get_current_pid_tgid() >> 32) == agent_tgid)
+	r.pid_tgid = bpf_get_current_pid_tgid();
+	if (agent_tgid && (r.pid_tgid >> 32) == agent_tgid)
 		return 0;
 	r.list = bpf_map_lookup_elem(&attach_hooks, &slot);
 	if (!r.list || !r.list->n)
@@ -1623,7 +1651,7 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	 * behind the function's one pointer argument */
 	if (rs & REC_INDIRECT)
 		bpf_probe_read_kernel(&src, sizeof(src), (char *)ctx + ((rs >> 16) & 0xff8));
-	bpf_probe_read_kernel(r.s->rec, rs & (REC_MAX - 1), src);
+	copy_record(r.s, src, rs & (REC_MAX - 1));
 	r.ctx = ctx;
 	if (is_exit)
 		bpf_loop(LOOPS(r.list->n, HOOKS_PER_ATTACH), run_exit_hook, &r, 0);

@@ -115,6 +115,7 @@ export class Tracing {
       ringBufferBytes: d.ringBufferBytes,
       wakeupBytes: d.wakeupBytes,
       substring: hasKernelSymbol("bpf_strstr"),
+      rdonlyCast: hasKernelSymbol("bpf_rdonly_cast"),
       kprobeMulti: d.features.find((f) => f.name === "kprobe_multi")?.enabled ?? false,
       agentTgid: process.pid,
       overrideReturn: d.features.find((f) => f.name === "override_return")?.enabled ?? false,

@@ -33,6 +33,8 @@ export interface GenericSensorConfig {
   wakeupBytes: number;
   /** the kernel has bpf_strstr (SubString operators) */
   substring?: boolean;
+  /** the kernel has bpf_rdonly_cast: records are copied with plain loads */
+  rdonlyCast?: boolean;
   /** attach new kprobe targets of a policy with one kprobe.multi link */
   kprobeMulti?: boolean;
   agentTgid: number;
@@ -205,6 +207,7 @@ export class GenericSensor {
       obj.setGlobal("agent_tgid", u32(this.cfg.agentTgid));
       obj.setGlobal("wakeup_bytes", u32(this.cfg.wakeupBytes));
       obj.setGlobal("has_strstr", u32(this.cfg.substring ? 1 : 0));
+      obj.setGlobal("has_rdonly_cast", u32(this.cfg.rdonlyCast ? 1 : 0));
       obj.setGlobal("has_override_return", u32(this.cfg.overrideReturn ? 1 : 0));
       obj.setGlobal("fanotify_fail_closed", u32(this.cfg.fanotifyFailClosed ? 1 : 0));
       obj.setGlobal("cgroup_mode", u32(this.cfg.cgroupMode === "v1-memory" ? 1 : 0));
