@@ -78,7 +78,10 @@ struct {
 struct generic_scratch {
 	struct msg_generic msg;
 	char data[GENERIC_DATA_LEN];
-	__u8 rec[REC_MAX];
+	union {
+		__u8 rec[REC_MAX];
+		__u64 rec_words[REC_MAX / 8]; /* for word stores: clang types a cast byte pointer align 1 */
+	};
 	union {
 		struct str_key skey;
 		struct str_lpm_key lkey;
