@@ -99,6 +99,13 @@ struct generic_scratch {
 	 * kept here, not on the stack, so that the verifier sees one state after it either way */
 	__u32 prefilter_done;
 	__u32 args_ok;
+	/* the pre-filter's walk: the arguments it read (bit per index), the selectors whose
+	 * matchArgs failed, and its cursor (selector, matchArg), in the map value so that the
+	 * verifier sees one state per step whatever the values */
+	__u32 args_read;
+	__u32 sel_failed;
+	__u32 pf_sel;
+	__u32 pf_arg;
 	/* the object being read's arg_spec max_data and aux (kernel-configuration offsets):
 	 * here rather than in the read context, whose stack slots the verifier tracks */
 	__u16 obj_a, obj_b;

@@ -147,7 +147,7 @@ static __always_inline struct file *fd_file(struct read_ctx *r, __u32 fd)
 	return task_fd_file(r->task, fd);
 }
 
-static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 off, int kernel)
+static __always_inline long read_sockaddr(struct generic_scratch *s, __u64 uptr, __u32 off, int kernel)
 {
 	struct {
 		__u16 family;
@@ -165,7 +165,7 @@ static __always_inline long read_sockaddr(struct read_ctx *r, __u64 uptr, __u32 
 	else if (out.family == 10 /* AF_INET6 */)
 		__builtin_memcpy(out.addr, &raw[8], 16);
 	/* plain stores: the data is the map value's own (a probe read costs ~100 ns here) */
-	__builtin_memcpy(&r->s->data[off & GENERIC_DATA_MASK], &out, sizeof(out));
+	__builtin_memcpy(&s->data[off & GENERIC_DATA_MASK], &out, sizeof(out));
 	return sizeof(out);
 }
 
@@ -362,39 +362,32 @@ static __always_inline void arg_read_done(struct generic_scratch *s, struct arg_
 	s->msg.data_len = off + n;
 }
 
-/* The pre-filter's reader. It reads only what the compiler lets a pre-filter look at (values
- * of the record, strings, a sockaddr), so that the heavy readers (paths, kernel objects) stay
- * verified once, in read_one_arg. */
-static long prefilter_read_step(__u32 i32, struct read_ctx *r)
+/* The pre-filter's reader of argument i. It reads only what the compiler lets a pre-filter look
+ * at (values of the record, strings, a sockaddr), so that the heavy readers (paths, kernel
+ * objects) stay verified once, in read_one_arg. */
+static __always_inline void prefilter_read(struct generic_scratch *s, struct hook_config *cfg, __u32 i)
 {
-	struct generic_scratch *s = r->s;
-	struct hook_config *cfg = r->cfg;
 	struct arg_spec *spec;
 	struct arg_slot *slot;
 	__u32 off = s->msg.data_len;
-	__u64 v, i = i32;
+	__u64 v;
 	long n;
 
-	clamp_var(i);
-	if (i >= MAX_ARGS || i >= cfg->nargs)
-		return 1;
-	bound_below(i, MAX_ARGS);
-	if (!(cfg->prefilter_args & (1u << i)))
-		return 0;
-	if (off > GENERIC_DATA_MASK - 64)
-		return 1;
+	if (i >= MAX_ARGS)
+		return;
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
 	v = sign_extend(rec_value_fast(s, spec->off, spec->size), spec->type);
 	slot_begin(slot, v, off);
+	if (off > GENERIC_DATA_MASK - 64)
+		return; /* no room for its data: the value alone */
 	if (spec->type == GT_STRING || spec->type == GT_KSTRING)
 		n = read_str(s, spec->type, v, off);
 	else if (spec->type == GT_SOCKADDR)
-		n = read_sockaddr(r, v, off, spec->flags & ARG_F_KERNEL_PTR);
+		n = read_sockaddr(s, v, off, spec->flags & ARG_F_KERNEL_PTR);
 	else
-		return 0; /* a number: the value is all */
+		return; /* a number: the value is all */
 	arg_read_done(s, slot, off, n);
-	return 0;
 }
 
 /* An iov_iter: sets the segment mode and seg_len (its byte count), points v at its buffer or
@@ -448,7 +441,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		return 1;
 	bound_below(i, MAX_ARGS);
 	/* already read by the pre-filter */
-	if (!r->at_exit && s->prefilter_done && (cfg->prefilter_args & (1u << i)))
+	if (!r->at_exit && s->prefilter_done && (s->args_read & (1u << i)))
 		return 0;
 	if (off > GENERIC_DATA_MASK - 64)
 		return 1;
@@ -493,7 +486,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		break;
 	}
 	case GT_SOCKADDR:
-		n = read_sockaddr(r, v, off, spec->flags & ARG_F_KERNEL_PTR);
+		n = read_sockaddr(r->s, v, off, spec->flags & ARG_F_KERNEL_PTR);
 		break;
 	case GT_CHAR_BUF:
 	case GT_CONST_BUF:
@@ -1111,21 +1104,55 @@ static long match_selector_step(__u32 i32, struct match_ctx *c)
 	return 1;
 }
 
-/* The pre-filter's step: the matchArgs of selector i alone, into args_ok. */
-static long prefilter_step(__u32 i32, struct match_ctx *c)
+/* The pre-filter: one step per matchArgs entry of the selectors, in order, at the cursor
+ * (pf_sel, pf_arg). An argument is read the first time an entry looks at it; a selector is
+ * left at its first entry that fails. One call per entry: each call and return costs. */
+static long prefilter_step(__u32 k, struct match_ctx *c)
 {
-	__u64 i = i32;
+	struct generic_scratch *s = c->s;
+	struct selector *sel;
+	struct match_arg *m;
+	__u64 i = s->pf_sel, j = s->pf_arg;
+	__u32 arg;
 
 	clamp_var(i);
-	if (i >= MAX_SELECTORS || i >= c->cfg->nselectors)
+	clamp_var(j);
+	if (i >= MAX_SELECTORS || i >= c->cfg->nselectors || j >= MAX_MATCH_ARGS)
 		return 1;
 	bound_below(i, MAX_SELECTORS);
-	c->sel = &c->cfg->sel[i];
-	c->ok = 1;
-	bpf_loop(LOOPS(c->sel->n_args, MAX_MATCH_ARGS), match_arg_step, c, 0);
-	if (c->ok)
-		c->s->args_ok |= 1u << i;
+	bound_below(j, MAX_MATCH_ARGS);
+	sel = &c->cfg->sel[i];
+	if (j >= sel->n_args)
+		return 1;
+	m = &sel->args[j];
+	arg = m->arg;
+	if (arg < MAX_ARGS && (c->cfg->prefilter_args & (1u << arg)) && !(s->args_read & (1u << arg))) {
+		prefilter_read(s, c->cfg, arg);
+		s->args_read |= 1u << arg;
+	}
+	if (!match_one_arg(s, m)) {
+		s->sel_failed |= 1u << i;
+		j = sel->n_args; /* on to the next selector */
+	}
+	if (j + 1 >= sel->n_args) {
+		s->pf_sel = i + 1;
+		s->pf_arg = 0;
+	} else {
+		s->pf_arg = j + 1;
+	}
 	return 0;
+}
+
+/* The number of matchArgs entries of all selectors: the pre-filter's steps at most. */
+static __always_inline __u32 prefilter_steps(struct hook_config *cfg)
+{
+	__u32 n = 0;
+
+#pragma unroll
+	for (int i = 0; i < MAX_SELECTORS; i++)
+		if (i < cfg->nselectors)
+			n += cfg->sel[i].n_args < MAX_MATCH_ARGS ? cfg->sel[i].n_args : MAX_MATCH_ARGS;
+	return n;
 }
 
 /* ---------------------------------------------------------------- actions and emit */
@@ -1410,22 +1437,22 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 	s->msg.data_len = 0;
 	s->prefilter_done = 0;
 	s->args_ok = 0;
+	s->args_read = 0;
 	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
 	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
 	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
 		deny_write(s, hook_id, 0, DENY_K_FANOTIFY, 0);
 
 	if (cfg->prefilter_args) {
-		/* the pre-filter: the arguments the matchArgs look at, then the matchArgs alone;
-		 * a call no selector's matchArgs let through stops here */
-		u.r.s = s;
-		u.r.cfg = cfg;
-		u.r.ctx_addr = (__u64)ctx;
-		bpf_loop(LOOPS(cfg->nargs, MAX_ARGS), prefilter_read_step, &u.r, 0);
-		__builtin_memset(&u, 0, sizeof(u));
+		/* the pre-filter: the matchArgs alone, on the arguments they look at; a call no
+		 * selector's matchArgs let through stops here */
+		s->sel_failed = 0;
+		s->pf_sel = 0;
+		s->pf_arg = 0;
 		u.mc.s = s;
 		u.mc.cfg = cfg;
-		bpf_loop(LOOPS(cfg->nselectors, MAX_SELECTORS), prefilter_step, &u.mc, 0);
+		bpf_loop(LOOPS(prefilter_steps(cfg), MAX_SELECTORS * MAX_MATCH_ARGS), prefilter_step, &u.mc, 0);
+		s->args_ok = ((1u << (cfg->nselectors & 7)) - 1) & ~s->sel_failed;
 		if (!s->args_ok)
 			return 0;
 		s->prefilter_done = 1;

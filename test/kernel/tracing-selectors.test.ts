@@ -19,6 +19,13 @@ function seeks(offsets: number[]): void {
   assert.equal(r.status, 0, String(r.stderr));
 }
 
+/** lseek(fd, offset, whence) for each [offset, whence] pair. */
+function seeksWhence(calls: Array<[number, number]>): void {
+  const script = `open(F, "<", "/etc/hostname") or die; while (@ARGV) { my $o = shift; my $w = shift; sysseek(F, $o, $w); }`;
+  const r = spawnSync("/usr/bin/perl", ["-e", script, ...calls.flat().map(String)]);
+  assert.equal(r.status, 0, String(r.stderr));
+}
+
 /** The distinct offsets a policy reported (perl also makes lseek calls of its own, at 0). */
 function offsetsOf(agent: RunningAgent, policy: string): number[] {
   const all = agent.events().filter((e) => kp(e)?.policy_name === policy).map((e) => Number(kp(e).args[1].long_arg));
@@ -84,6 +91,8 @@ describe("integer operators and actions", () => {
     "nopost": lseekPolicy("act-nopost", sel(arg("Equal", ["4444"]), `${perlOnly}\n      matchActions:\n      - action: NoPost`)),
     "ratelimit": lseekPolicy("act-ratelimit", sel(arg("Equal", ["3333"]), `${perlOnly}\n      matchActions:\n      - action: Post\n        rateLimit: "1m"`)),
     "sigkill": lseekPolicy("act-sigkill", sel(arg("Equal", ["666666"]), `${perlOnly}\n      matchActions:\n      - action: Sigkill`)),
+    // selector 0 fails on the offset before it looks at whence; selector 1 passes on the offset alone
+    "cross": lseekPolicy("sel-cross", `${sel(`${arg("Equal", ["7777"])}\n      - index: 2\n        operator: "Equal"\n        values:\n        - "2"`)}\n${sel(arg("Equal", ["8888"]))}`),
     "notbin": lseekPolicy("bin-notin", sel(arg("Equal", ["2222"]), `      matchBinaries:\n      - operator: "NotIn"\n        values:\n        - "/usr/bin/perl"`)),
   };
 
@@ -108,6 +117,15 @@ describe("integer operators and actions", () => {
     assert.deepEqual(offsetsOf(agent, "op-notinmap"), [5555, 6666, 7000, 7050, 7100, 7101, 8001, 8002, 8003, 8004, 8005]);
     assert.deepEqual(offsetsOf(agent, "op-neq"), [1235, 1236]);
     assert.deepEqual(offsetsOf(agent, "op-or"), [5555, 6666]);
+  });
+
+  test("ORed selectors on different arguments: the event has every argument, also one only a failed selector looks at", async () => {
+    // 8888 right after a call whose whence (2) was read: a skipped read would show 2 again
+    seeksWhence([[7777, 2], [8888, 1], [7777, 1], [9999, 2]]);
+    await settle(agent, "sel-cross", 2);
+    const got = agent.events().filter((e) => kp(e)?.policy_name === "sel-cross")
+      .map((e) => [Number(kp(e).args[1].long_arg), kp(e).args[2].int_arg, kp(e).args[0].int_arg > 2]);
+    assert.deepEqual(got.sort(), [[7777, 2, true], [8888, 1, true]]);
   });
 
   test("NotIn binaries: the listed binary's calls are not reported", async () => {
