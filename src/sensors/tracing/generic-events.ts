@@ -50,11 +50,17 @@ function ipString(family: number, b: Buffer): string {
   return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
 }
 
-/** The bytes an argument slot (at `s`) names in the record's data, cut at the data's end. */
-function slotData(buf: Buffer, view: DataView, s: number, dataStart: number, dataLen: number): Buffer {
+/**
+ * Where the bytes an argument slot (at `s`) names are in the record, cut at the data's end:
+ * sets `span.start` and `span.end` (no Buffer per argument; strings decode from the record).
+ */
+const span = { start: 0, end: 0 };
+function slotSpan(view: DataView, s: number, dataStart: number, dataLen: number): typeof span {
   const o = view.getUint16(s + ARG_SLOT.off, true);
   const end = Math.min(o + view.getUint16(s + ARG_SLOT.len, true), dataLen);
-  return buf.subarray(dataStart + o, dataStart + Math.max(o, end));
+  span.start = dataStart + o;
+  span.end = dataStart + Math.max(o, end);
+  return span;
 }
 
 export class GenericEvents {
@@ -66,8 +72,29 @@ export class GenericEvents {
     private readonly countUnknownHook: () => void,
   ) {}
 
-  private argument(out: { gt: number; label?: string; type: string }, value: bigint, data: Buffer, origLen: number, sockState?: string): KprobeArgument | undefined {
+  /**
+   * One argument: its value is the slot's (at `valueAt`) or, for a return value kept outside
+   * the slots, `ret`; its bytes are buf[at.start, at.end).
+   */
+  private argument(out: { gt: number; label?: string; type: string }, view: DataView, valueAt: number, ret: bigint | undefined,
+    buf: Buffer, at: typeof span, origLen: number, sockState?: string): KprobeArgument | undefined {
     const a = fastCreate(KprobeArgumentSchema, { label: out.label ?? "" });
+    switch (out.gt) {
+      case GT.STRING: case GT.KSTRING: case GT.DATA_LOC:
+        a.arg = { case: "stringArg", value: buf.toString("utf8", at.start, at.end) };
+        return a;
+      case GT.FD: case GT.FILE:
+        a.arg = { case: "fileArg", value: fastCreate(KprobeFileSchema, { path: buf.toString("utf8", at.start, at.end) }) };
+        return a;
+      case GT.PATH:
+        a.arg = { case: "pathArg", value: fastCreate(KprobePathSchema, { path: buf.toString("utf8", at.start, at.end) }) };
+        return a;
+      case GT.BINPRM:
+        a.arg = { case: "linuxBinprmArg", value: fastCreate(KprobeLinuxBinprmSchema, { path: buf.toString("utf8", at.start, at.end) }) };
+        return a;
+    }
+    const value = ret ?? view.getBigUint64(valueAt, true);
+    const data = buf.subarray(at.start, at.end);
     switch (out.gt) {
       case GT.S32: case GT.S16: case GT.S8:
         a.arg = { case: "intArg", value: Number(BigInt.asIntN(32, value)) };
@@ -80,18 +107,6 @@ export class GenericEvents {
         break;
       case GT.U64: case GT.SIZE:
         a.arg = { case: "sizeArg", value: BigInt.asUintN(64, value) };
-        break;
-      case GT.STRING: case GT.KSTRING: case GT.DATA_LOC:
-        a.arg = { case: "stringArg", value: data.toString("utf8") };
-        break;
-      case GT.FD: case GT.FILE:
-        a.arg = { case: "fileArg", value: fastCreate(KprobeFileSchema, { path: data.toString("utf8") }) };
-        break;
-      case GT.PATH:
-        a.arg = { case: "pathArg", value: fastCreate(KprobePathSchema, { path: data.toString("utf8") }) };
-        break;
-      case GT.BINPRM:
-        a.arg = { case: "linuxBinprmArg", value: fastCreate(KprobeLinuxBinprmSchema, { path: data.toString("utf8") }) };
         break;
       case GT.CHAR_BUF: case GT.CONST_BUF: case GT.CHAR_IOVEC: case GT.IOV_ITER: {
         const bytes = new Uint8Array(data);
@@ -201,7 +216,7 @@ export class GenericEvents {
       const out = outs[i];
       if (out.hidden) continue;
       const s = off + MSG_GENERIC.args + out.slot * ARG_SLOT.SIZE;
-      const a = this.argument(out, view.getBigUint64(s + ARG_SLOT.value, true), slotData(buf, view, s, dataStart, dataLen),
+      const a = this.argument(out, view, s + ARG_SLOT.value, undefined, buf, slotSpan(view, s, dataStart, dataLen),
         view.getUint32(s + ARG_SLOT.orig_len, true), meta.sockState);
       if (a) (out.data ? data : args).push(a);
     }
@@ -224,8 +239,8 @@ export class GenericEvents {
       if (meta.hasReturn && meta.returnArg && (flags & GENERIC_F.RETURN || retSlot !== undefined)) {
         const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
         const rs = off + MSG_GENERIC.args + (retSlot ?? LIMITS.RET_ARG) * ARG_SLOT.SIZE;
-        const value = retSlot !== undefined ? view.getBigUint64(rs + ARG_SLOT.value, true) : BigInt.asUintN(64, ret);
-        k.return = this.argument(meta.returnArg, value, slotData(buf, view, rs, dataStart, dataLen), view.getUint32(rs + ARG_SLOT.orig_len, true));
+        k.return = this.argument(meta.returnArg, view, rs + ARG_SLOT.value, retSlot !== undefined ? undefined : BigInt.asUintN(64, ret),
+          buf, slotSpan(view, rs, dataStart, dataLen), view.getUint32(rs + ARG_SLOT.orig_len, true));
         k.returnAction = KprobeAction.POST;
       }
       ev.event = { case: "processKprobe", value: k };
