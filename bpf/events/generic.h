@@ -404,6 +404,9 @@ struct str_lpm_key {
 	char s[STR_LPM_LEN];
 };
 
+_Static_assert(__builtin_offsetof(struct str_key, s) == __builtin_offsetof(struct str_lpm_key, s),
+	       "a string key is an LPM key once its header is rewritten");
+
 /* SubString values: NUL-terminated, at most SUBSTR_LEN - 1 bytes, indexed 0..count-1 */
 #define SUBSTR_LEN 128
 #define MAX_SUBSTR 100

@@ -676,13 +676,12 @@ static __always_inline int match_string(struct generic_scratch *s, __u8 op, __u3
 		return op == MOP_STR_EQ ? found : !found;
 	case MOP_PREFIX:
 	case MOP_NOT_PREFIX:
-		/* skey.s is zero-padded: move it behind the LPM header (they share memory) */
+		/* the zero-padded string is already the LPM key's (skey and lkey share memory, and
+		 * their strings start at the same offset): only the header is written */
 		if (len > STR_LPM_LEN)
 			len = STR_LPM_LEN;
-		bpf_probe_read_kernel(s->rev, STR_LPM_LEN, s->skey.s);
 		s->lkey.prefixlen = 32 + len * 8;
 		s->lkey.set_id = set_id;
-		bpf_probe_read_kernel(s->lkey.s, STR_LPM_LEN, s->rev);
 		found = bpf_map_lookup_elem(&str_prefix_map, &s->lkey) != NULL;
 		return op == MOP_PREFIX ? found : !found;
 	case MOP_POSTFIX:
