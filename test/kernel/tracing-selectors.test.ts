@@ -176,8 +176,10 @@ spec:
 ${selectors}
 `;
   const sarg = (op: string, values: string[]) => `      - index: 1\n        operator: "${op}"\n        values:\n${values.map((v) => `        - "${v}"`).join("\n")}`;
+  // Equal values shorter and longer than STR_SHORT_LEN (56) bytes live in different maps
+  const longName = `exact-${"l".repeat(60)}.txt`;
   const policies: Record<string, string> = {
-    eq: openPolicy("s-equal", `    - matchArgs:\n${sarg("Equal", [`${base}/exact.txt`])}`),
+    eq: openPolicy("s-equal", `    - matchArgs:\n${sarg("Equal", [`${base}/exact.txt`, `${base}/${longName}`])}`),
     post: openPolicy("s-postfix", `    - matchArgs:\n${sarg("Prefix", [`${base}/`])}\n${sarg("Postfix", [".post"])}`),
     notpost: openPolicy("s-notpostfix", `    - matchArgs:\n${sarg("Prefix", [`${base}/np-`])}\n${sarg("NotPostfix", [".skip"])}`),
     notprefix: openPolicy("s-notprefix", `    - matchArgs:\n${sarg("Postfix", [".npx"])}\n${sarg("NotPrefix", [`${base}/no/`])}`),
@@ -263,9 +265,9 @@ spec:
 
   test("Equal, Prefix with Postfix, NotPostfix, NotPrefix, NotEqual on a path", async () => {
     fs.mkdirSync(path.join(base, "no"), { recursive: true });
-    touch(["exact.txt", "exact.txt2", "a.post", "b.post.not", "np-1.keep", "np-2.skip", "x.npx", "no/y.npx", "ne-a", "ne-b"]);
+    touch(["exact.txt", "exact.txt2", longName, `${longName}2`, "a.post", "b.post.not", "np-1.keep", "np-2.skip", "x.npx", "no/y.npx", "ne-a", "ne-b"]);
     await settle(agent, "s-notequal", 1);
-    assert.deepEqual(seen("s-equal"), ["exact.txt"]);
+    assert.deepEqual(seen("s-equal"), ["exact.txt", longName].sort());
     assert.deepEqual(seen("s-postfix"), ["a.post"]);
     assert.deepEqual(seen("s-notpostfix"), ["np-1.keep"]);
     assert.deepEqual(seen("s-notprefix"), ["x.npx"]);
