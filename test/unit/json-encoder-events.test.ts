@@ -15,6 +15,7 @@ import { ProcessCache } from "../../src/process/cache";
 import { KtimeClock, nowTimestamp } from "../../src/process/ktime";
 import { ProcessEvents } from "../../src/sensors/base/process-events";
 import { GenericEvents } from "../../src/sensors/tracing/generic-events";
+import { KprobeAction, KprobeArgumentSchema, ProcessKprobeSchema, type ProcessExec, type ProcessKprobe } from "../../src/api/gen/tetragon/tetragon_pb";
 import { GT, LIMITS, SOCK_BLOB } from "../../src/decode/generic-layout";
 import type { ArgOutput } from "../../src/policy/compiler/plan";
 import type { RawCreds, RawNamespaces } from "../../src/decode/process";
@@ -203,4 +204,31 @@ test("rate_limit_info encodes as protobuf-es writes it", () => {
     event: { case: "rateLimitInfo", value: create(RateLimitInfoSchema, { numberOfDroppedProcessEvents: 18446744073709551615n }) },
   });
   assertSame(ev, "rate_limit_info");
+});
+
+test("members an event repeats from the one before (cached runs) follow every change of any of them", () => {
+  const w = world({ ancestors: false, cred: false, ns: false });
+  const execOf = (pid: number) => w.events.find((e) => e.event.case === "processExec" && e.event.value.process?.pid === pid)!;
+  const { process, parent } = execOf(200).event.value as ProcessExec;
+  const otherProcess = (execOf(100).event.value as ProcessExec).process;
+  const k = create(ProcessKprobeSchema, {
+    process, parent, functionName: "__x64_sys_openat", policyName: "p1", action: KprobeAction.POST,
+    args: [create(KprobeArgumentSchema, { arg: { case: "stringArg", value: "/etc/passwd" } })],
+  });
+  // each step changes some members of a run (or none), and the next goes back: every line must
+  // be what protobuf-es writes, never the previous event's members
+  const steps: Array<Partial<ProcessKprobe>> = [
+    {}, { functionName: "__x64_sys_other" }, {}, { policyName: "" }, { policyName: "p2", message: "m" }, { action: KprobeAction.UNKNOWN },
+    { process: undefined }, { process: undefined, parent: undefined }, { process: undefined, parent: undefined, functionName: "" },
+    { parent: otherProcess }, { process: otherProcess, parent: otherProcess }, { returnAction: KprobeAction.POST }, {},
+    { process: { ...process! } }, { tags: ["a"], policyName: "" }, {},
+  ];
+  const lines = new Set<string>();
+  for (const [i, c] of steps.entries()) {
+    const ev = create(GetEventsResponseSchema, {
+      nodeName: i % 3 === 0 ? NODE : "other-node", time: nowTimestamp(), event: { case: "processKprobe", value: { ...k, ...c } },
+    });
+    lines.add(assertSame(ev, `step ${i}: ${Object.keys(c).join(",") || "as first"}`).replace(/"time":"[^"]*"/, ""));
+  }
+  assert.ok(lines.size >= 12, `only ${lines.size} different lines`);
 });

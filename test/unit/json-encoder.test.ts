@@ -110,4 +110,13 @@ test("values protobuf-es refuses are refused too", () => {
     assert.throws(() => toJsonString(desc as DescMessage, m as never, OPTS));
     assert.throws(() => jsonEncoder(desc as DescMessage)(m), `${m.$typeName}`);
   }
+  // a refused value is refused again, not written from the last good message's cached members
+  const good = create(ProcessKprobeSchema, { functionName: "f", policyName: "p", message: "m" });
+  const bad2 = create(ProcessKprobeSchema, { functionName: "f", policyName: "p", message: 7 as unknown as string });
+  const enc = jsonEncoder(ProcessKprobeSchema);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(enc(good), toJsonString(ProcessKprobeSchema, good, OPTS));
+    assert.throws(() => enc(bad2));
+    assert.throws(() => enc(bad2));
+  }
 });
