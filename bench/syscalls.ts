@@ -15,7 +15,9 @@
  * between baseline slots (B c1 B c2 B c3 B c4 B, order rotated per round); per-call figures
  * are medians and minima of the reps, deltas are against the baseline slots next to each
  * slot. One more loop per configuration holds BPF_ENABLE_STATS, for the BPF program's own
- * ns per run (from /proc/PID/fdinfo), which the machine's noise does not reach.
+ * ns per run (from /proc/PID/fdinfo), which the machine's noise does not reach, and then a
+ * loop of getppid only, counting the runs of every program the configuration holds: what
+ * getppid pays beyond the tracing slow path it shares with the no-op probe.
  * With the matching policy it also counts the policy's events in the export file against
  * the calls made (events/s delivered, loss) next to the agent's drop counters (Prometheus,
  * its log) and the generic sensor's own stats map (read with bpftool from its pin). A last
@@ -108,7 +110,7 @@ function runLoop(openN: number, ppidN: number, reps: number, bpfStats = false): 
 /** run_time_ns and run_cnt of the tracepoint programs a process holds (from /proc/PID/fdinfo),
  *  accounted while a loop holds BPF_ENABLE_STATS: the program's own cost, free of the noise
  *  of timing whole syscalls on a shared machine. */
-function progStats(pid: number): Map<number, { ns: number; cnt: number }> {
+function progStats(pid: number, anyType = false): Map<number, { ns: number; cnt: number }> {
   const out = new Map<number, { ns: number; cnt: number }>();
   const dir = `/proc/${pid}/fdinfo`;
   for (const fd of fs.readdirSync(dir)) {
@@ -119,7 +121,8 @@ function progStats(pid: number): Map<number, { ns: number; cnt: number }> {
       continue;
     }
     const field = (n: string) => Number(new RegExp(`^${n}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
-    if (field("prog_type") !== 5) continue; // BPF_PROG_TYPE_TRACEPOINT
+    if (!anyType && field("prog_type") !== 5) continue; // BPF_PROG_TYPE_TRACEPOINT
+    if (!Number.isFinite(field("prog_id")) || !Number.isFinite(field("run_cnt"))) continue; // links name a prog_id too
     out.set(field("prog_id"), { ns: field("run_time_ns"), cnt: field("run_cnt") });
   }
   return out;
@@ -147,7 +150,24 @@ async function measureBpfRun(config: ConfigName, pid: number): Promise<LoopResul
   }
   if (!bpfRuns.has(config)) bpfRuns.set(config, []);
   bpfRuns.get(config)!.push({ ns, cnt });
+  await countGetppidRuns(config, pid);
   return loop;
+}
+
+/**
+ * What getppid pays beyond the tracing slow path that any syscalls:* tracepoint puts every
+ * task on: the BPF programs it runs. Counts the runs of all of `pid`'s programs (any type)
+ * during a loop of getppid only; runs caused by the rest of the machine count too.
+ */
+const getppidRuns = new Map<ConfigName, number[]>();
+async function countGetppidRuns(config: ConfigName, pid: number): Promise<void> {
+  const a = progStats(pid, true);
+  await runLoop(0, PPID_N, 1, true);
+  const b = progStats(pid, true);
+  let cnt = 0;
+  for (const [id, v] of b) cnt += v.cnt - (a.get(id)?.cnt ?? 0);
+  if (!getppidRuns.has(config)) getppidRuns.set(config, []);
+  getppidRuns.get(config)!.push(cnt);
 }
 
 // ---------------------------------------------------------------- bpftrace floor
@@ -654,6 +674,21 @@ function report(): void {
     }
   }
 
+  const ppidCalls = PPID_N + Math.floor(PPID_N / 10) + 1; // the loop's warm-up included
+  const ppidRunsPerCall = (c: ConfigName) => {
+    const xs = getppidRuns.get(c) ?? [];
+    return xs.length ? Math.max(...xs) / ppidCalls : NaN;
+  };
+  if (getppidRuns.size) {
+    console.log();
+    console.log(`BPF program runs during ${ppidCalls} getppid calls (every program of the configuration, any type; the rest of the machine's activity counts too)`);
+    for (const c of ["bt-openat", "bt-str", "bt-raw", "agent-nomatch", "agent-match"] as ConfigName[]) {
+      const xs = getppidRuns.get(c);
+      if (!xs) continue;
+      console.log(`${pad(LABEL[c], W)}${lpad(xs.join(", "), 16)} runs   max ${fmt(ppidRunsPerCall(c), 4)} per call`);
+    }
+  }
+
   if (rates.length) {
     console.log();
     console.log(`matching policy: lines of "${MATCH_POLICY}" in the export file against openat(TARGET) calls made`);
@@ -692,6 +727,12 @@ function report(): void {
       console.log(`  [${est}] filtered-out openat costs ${signed(nm[ok])} ns over baseline (target < 150; bpftrace no-op floor ${bt ? signed(bt[ok]) : "n/a"},` +
         ` path read only ${str ? signed(str[ok]) : "n/a"}; noise ${fmt(n[ok])}): ${verdict(nm[ok], 150, n[ok])}`);
     }
+  }
+  if (getppidRuns.has("agent-nomatch")) {
+    const an = ppidRunsPerCall("agent-nomatch"), am = ppidRunsPerCall("agent-match"), b0 = ppidRunsPerCall("bt-openat");
+    const none = Math.max(an, Number.isFinite(am) ? am : 0) < 0.01;
+    console.log(`  getppid runs ${fmt(an, 4)} of the never-matching agent's BPF programs per call (matching: ${fmt(am, 4)}; no-op sys_enter_openat probe: ${fmt(b0, 4)},` +
+      ` raw_syscalls probe: ${fmt(ppidRunsPerCall("bt-raw"), 4)}): ${none ? "none of its own, so beyond the tracing slow path that the no-op probe also puts every syscall on, it pays nothing: met by construction" : "it runs programs: NOT met"}`);
   }
   const pb = perRun("bt-openat"), pn = perRun("agent-nomatch"), pm = perRun("agent-match");
   if (bt && Number.isFinite(pn.ns)) {
