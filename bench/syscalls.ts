@@ -755,6 +755,13 @@ function report(): void {
       ` with the producer running up to ${fmt(Math.max(...live.map((r) => r.deliveredPerS)))} /s, while producers made up to ${fmt(Math.max(...live.map((r) => r.producedPerS)))} calls/s` +
       `${drains.length ? `; draining a stopped burst: ${drains.map((r) => fmt(r.deliveredPerS)).join(", ")} /s` : ""}` +
       `; median agent CPU per event implies ~${fmt(cap)} events per agent CPU-second`);
+    // what one producer can make at all: openat+close with nothing attached, and with the
+    // no-op probe (the floor any matching policy adds to)
+    const baseMin = best("base", "openat");
+    const floorMin = bt ? baseMin + bt.openatMin : NaN;
+    console.log(`  one producer makes at most ~${fmt(1e9 / baseMin)} openat+close calls/s with nothing attached (fastest rep ${fmt(baseMin)} ns)` +
+      `${bt ? `, ~${fmt(1e9 / floorMin)} /s with the no-op probe alone` : ""}, ~${fmt(1e9 / (baseMin + (m ? m.openatMin : 0)))} /s with the matching policy;` +
+      ` ${CPUS} CPUs: ${CPUS} producers at that rate leave the agent no CPU`);
     const lossy = rates.filter((r) => r.calls !== r.events);
     if (lossy.length === 0) console.log("  no loss in any matching run");
     for (const r of lossy) {
