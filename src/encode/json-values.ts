@@ -59,12 +59,16 @@ export function timestampJson(t: { seconds: bigint; nanos: number }): string {
   return '"' + prefix + fraction(nanos) + 'Z"';
 }
 
+/** "000" to "999": a fraction is written from these, not from a number converted per event */
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+
+/** The fraction of a second as protojson prints it: 0, 3, 6 or 9 digits. */
 function fraction(nanos: number): string {
   if (nanos === 0) return "";
-  const digits = (nanos + 1000000000).toString().substring(1);
-  if (nanos % 1000000 === 0) return "." + digits.substring(0, 3);
-  if (nanos % 1000 === 0) return "." + digits.substring(0, 6);
-  return "." + digits;
+  const ms = (nanos / 1000000) | 0, us = ((nanos / 1000) | 0) % 1000, ns = nanos % 1000;
+  if (ns !== 0) return "." + THREE_DIGITS[ms] + THREE_DIGITS[us] + THREE_DIGITS[ns];
+  if (us !== 0) return "." + THREE_DIGITS[ms] + THREE_DIGITS[us];
+  return "." + THREE_DIGITS[ms];
 }
 
 export function durationJson(d: { seconds: bigint; nanos: number }): string {

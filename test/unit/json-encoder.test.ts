@@ -68,6 +68,13 @@ test("timestamps: every precision protojson prints, the range ends, and out-of-r
     const ts = create(TimestampSchema, { seconds, nanos });
     assert.equal(jsonEncoder(TimestampSchema)(ts), toJsonString(TimestampSchema, ts), `${seconds}s ${nanos}ns`);
   }
+  // every digit group zero or not, at each precision, and a spread of values
+  const nanosValues = [1001, 1000001, 1001000, 999000, 999, 1000999, 100000, 10000000, 1010];
+  for (let i = 0; i < 20000; i++) nanosValues.push((i * 7919 * 6151) % 1000000000, (i * 104729) % 1000 * 1000, (i * 15485863) % 1000 * 1000000);
+  for (const nanos of nanosValues) {
+    const ts = create(TimestampSchema, { seconds: 1769796920n, nanos });
+    assert.equal(jsonEncoder(TimestampSchema)(ts), toJsonString(TimestampSchema, ts), `${nanos}ns`);
+  }
   for (const [seconds, nanos] of [[-62135596801n, 0], [253402300800n, 0], [1n, -1], [1n, 1000000000]] as Array<[bigint, number]>) {
     const ts = create(TimestampSchema, { seconds, nanos });
     assert.throws(() => toJsonString(TimestampSchema, ts));
