@@ -241,8 +241,9 @@ export class JsonCodegen {
     this.stringSites = 0;
     const outerRuns = this.runDecls;
     this.runDecls = [];
-    const plain = `let s = "{", c = false, v; ${fields.map((f) => this.fieldCode(f, proto3)).join("\n")} return s + "}";`;
-    const body = memo ? this.memoCode(memo, fields, proto3, plain) : `return function (m) { let s = "{", c = false, v; ${this.cachedRunsCode(fields, proto3)} return s + "}"; };`;
+    const body = memo
+      ? this.memoCode(memo, fields, proto3, `let s = "{", c = false, v; ${fields.map((f) => this.fieldCode(f, proto3)).join("\n")} return s + "}";`)
+      : `return function (m) { let s = "{", c = false, v; ${this.cachedRunsCode(fields, proto3)} return s + "}"; };`;
     const sites = Array.from({ length: this.stringSites }, (_, i) => `k${i} = null, j${i} = ""`).concat(this.runDecls);
     this.stringSites = outerSites;
     this.runDecls = outerRuns;
