@@ -97,12 +97,17 @@ static __always_inline __u64 rec_value_fast(struct generic_scratch *s, __u32 off
 	return value_of_size(v, size);
 }
 
-static __always_inline __u64 sign_extend(__u64 v, __u8 type)
+/* A value at its type's width: a narrower type than its source (uint8 over a long) keeps only
+ * its own bytes, sign-extended for the signed ones, so that selectors compare what the event shows. */
+static __always_inline __u64 narrow_to_type(__u64 v, __u8 type)
 {
 	switch (type) {
 	case GT_S32: return (__u64)(__s64)(__s32)v;
 	case GT_S16: return (__u64)(__s64)(__s16)v;
 	case GT_S8: return (__u64)(__s64)(__s8)v;
+	case GT_U32: return (__u32)v;
+	case GT_U16: return (__u16)v;
+	case GT_U8: return (__u8)v;
 	default: return v;
 	}
 }
@@ -377,7 +382,7 @@ static __always_inline void prefilter_read(struct generic_scratch *s, struct hoo
 		return;
 	spec = &cfg->args[i];
 	slot = &s->msg.args[i];
-	v = sign_extend(rec_value_fast(s, spec->off, spec->size), spec->type);
+	v = narrow_to_type(rec_value_fast(s, spec->off, spec->size), spec->type);
 	slot_begin(slot, v, off);
 	if (off > GENERIC_DATA_MASK - 64)
 		return; /* no room for its data: the value alone */
@@ -466,7 +471,7 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 			bpf_loop(MAX_RESOLVE, resolve_step, &rc, 0);
 			v = rc.v;
 		}
-		v = sign_extend(v, spec->type);
+		v = narrow_to_type(v, spec->type);
 	}
 	slot_begin(slot, v, off);
 	switch (spec->type) {
@@ -1552,7 +1557,7 @@ static __always_inline int generic_exit(void *ctx, __u32 hook_id, struct hook_co
 	if (!saved)
 		return 0;
 	ret = rec_value(s, cfg->ret_off, cfg->ret_size);
-	ret = sign_extend(ret, cfg->ret_type == GT_S32 ? GT_S32 : GT_S64);
+	ret = narrow_to_type(ret, cfg->ret_type == GT_S32 ? GT_S32 : GT_S64);
 	bpf_probe_read_kernel(&s->msg, sizeof(s->msg), &saved->msg);
 	bpf_probe_read_kernel(s->data, sizeof(saved->data), saved->data);
 	bpf_map_delete_elem(&inflight, &k);

@@ -134,6 +134,36 @@ spec:
 `,
   };
 
+  // lseek's offset (a loff_t) read as each integer width: the kernel truncates and
+  // sign-extends before it compares, and the event shows the narrowed value
+  const widths: Array<[string, string]> = [["int8", "-123"], ["uint8", "133"], ["int16", "-123"], ["uint16", "65413"], ["int32", "130949"], ["uint64", "4295098245"]];
+  for (const [type, value] of widths) {
+    policies[`w-${type}`] = `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "width-${type}"
+spec:
+  kprobes:
+  - call: "sys_lseek"
+    args:
+    - index: 1
+      type: "${type}"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "${value}"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "${perl}"
+`;
+  }
+
   before(async () => {
     agent = await startAgentWithPolicies(dir, policies);
   });
@@ -154,6 +184,26 @@ spec:
     assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), content);
     assert.equal(k.return.int_arg, content.length);
     assert.equal(k.return.label, "count");
+  });
+
+  test("int8, uint8, int16, uint16, int32, uint64: narrowed in the kernel, compared and reported at their width", async () => {
+    // [offset, whence]: the whence tells the calls apart in the events
+    const calls: Array<[number, number]> = [[0x1ff85, 0], [0x20085, 2], [0x10001ff85, 1], [5, 0]];
+    const script = `open(F, "<", "/etc/hostname") or die; while (@ARGV) { my $o = shift; my $w = shift; sysseek(F, $o, $w); }`;
+    const r = spawnSync(perl, ["-e", script, ...calls.flat().map(String)]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const seen = (type: string) => agent.events().filter((e) => kp(e)?.policy_name === `width-${type}` && kp(e).process.pid === r.pid)
+      .map((e) => { const a = kp(e).args[0]; return [a.int_arg ?? a.uint_arg ?? a.size_arg, kp(e).args[1].int_arg]; })
+      .sort((a, b) => a[1] - b[1]);
+    const end = Date.now() + 10000;
+    while (Date.now() < end && seen("uint64").length < 1) await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(seen("int8"), [[-123, 0], [-123, 1], [-123, 2]]);
+    assert.deepEqual(seen("uint8"), [[133, 0], [133, 1], [133, 2]]);
+    assert.deepEqual(seen("int16"), [[-123, 0], [-123, 1]]);
+    assert.deepEqual(seen("uint16"), [[65413, 0], [65413, 1]]);
+    assert.deepEqual(seen("int32"), [[130949, 0], [130949, 1]]);
+    assert.deepEqual(seen("uint64"), [["4295098245", 1]]);
   });
 
   test("const_buf read at the exit: the utsname uname(2) filled", async () => {
