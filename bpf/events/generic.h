@@ -185,6 +185,7 @@ struct skb_blob {
 #define ARG_F_SIZE_FROM_RET 0x2
 #define ARG_F_EXIT_VALUE 0x4    /* read from the exit's record (a returned object), not at the entry */
 #define ARG_F_KERNEL_PTR 0x8    /* a sockaddr in kernel memory (a kernel function's argument) */
+#define ARG_F_MAX_DATA 0x10     /* char_buf with maxData: the bytes past the event's own follow in data records */
 
 #define MAX_RESOLVE 8
 
@@ -374,6 +375,24 @@ struct arg_slot {
 
 #define GENERIC_F_RETURN 0x1
 #define GENERIC_F_ERROR_ARG 0x2
+/* bits 8..12: argument i's whole buffer went out before the event in MSG_OP_GENERIC_DATA
+ * records, and its slot's value is their id (the event's data holds the first bytes only) */
+#define GENERIC_F_DATA_SHIFT 8
+#define GENERIC_F_DATA_MASK (0x1f << GENERIC_F_DATA_SHIFT)
+#define GENERIC_F_DATA_FAILED 0x4 /* some of those bytes could not be read or sent */
+
+#define DATA_CHUNK 16384
+#define MAX_DATA_BYTES 327360   /* Tetragon's maxData limit */
+
+/* MSG_OP_GENERIC_DATA: the next (at most DATA_CHUNK) bytes of a maxData buffer, sent before
+ * the event that names them by (tid, id), in order. */
+struct msg_data {
+	struct msg_header hdr;  /* 0 */
+	__u32 tid;              /* 16 */
+	__u32 len;              /* 20 */
+	__u64 id;               /* 24 */
+	char bytes[DATA_CHUNK]; /* 32 */
+};
 
 /* MSG_OP_GENERIC_*: followed by `data_len` bytes of argument data. */
 struct msg_generic {

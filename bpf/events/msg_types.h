@@ -11,6 +11,7 @@ enum msg_op {
 	MSG_OP_GENERIC_TRACEPOINT = 14,
 	MSG_OP_GENERIC_UPROBE = 15,
 	MSG_OP_CLONE = 23,
+	MSG_OP_GENERIC_DATA = 24,
 };
 
 struct msg_header {

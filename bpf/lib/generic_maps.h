@@ -125,6 +125,19 @@ struct {
 	__type(value, struct generic_scratch);
 } generic_heap SEC(".maps");
 
+/* one chunk of a maxData buffer on its way to the ring buffer; seq makes the buffers' ids */
+struct data_heap_value {
+	struct msg_data d;
+	__u64 seq;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_heap_value);
+} data_heap SEC(".maps");
+
 /* events of hooks with a return value, between entry and exit, per thread */
 struct inflight_key {
 	__u64 pid_tgid;

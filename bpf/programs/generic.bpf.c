@@ -511,8 +511,11 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 		else
 			size = 0;
 		slot->orig_len = size;
-		if (size > spec->max_data)
+		if (size > spec->max_data) {
+			if (spec->flags & ARG_F_MAX_DATA) /* the whole buffer goes out with the event */
+				s->msg.flags |= 1u << (GENERIC_F_DATA_SHIFT + i);
 			size = spec->max_data;
+		}
 		if (size > ARG_DATA_MAX)
 			size = ARG_DATA_MAX;
 		clamp_var(size);
@@ -1399,13 +1402,84 @@ static __noinline int do_actions(struct generic_scratch *s, struct hook_config *
 	return post;
 }
 
-static __always_inline void emit(struct generic_scratch *s)
+struct data_ctx {
+	struct data_heap_value *h;
+	__u64 ptr;
+	__u64 size;
+	__u32 failed;
+};
+
+static long data_chunk_step(__u32 j, struct data_ctx *c)
+{
+	struct msg_data *d = &c->h->d;
+	__u64 done = (__u64)j * DATA_CHUNK, take;
+
+	if (done >= c->size)
+		return 1;
+	take = c->size - done;
+	if (take > DATA_CHUNK)
+		take = DATA_CHUNK;
+	clamp_var(take);
+	if (take > DATA_CHUNK)
+		return 1;
+	if (bpf_probe_read_user(d->bytes, take, (void *)(c->ptr + done))) {
+		c->failed = 1;
+		return 1;
+	}
+	d->len = take;
+	d->hdr.size = offsetof(struct msg_data, bytes) + take;
+	if (bpf_ringbuf_output(&events, d, offsetof(struct msg_data, bytes) + take, BPF_RB_NO_WAKEUP)) {
+		gcount(GSTAT_RINGBUF_DROP);
+		c->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The maxData buffers of the event, each as data records ahead of it: sent only for an event
+ * that is posted, so a filtered-out call leaves none behind. */
+static __noinline void emit_data_args(struct generic_scratch *s)
+{
+	struct data_ctx c = {};
+	__u32 zero = 0;
+
+	c.h = bpf_map_lookup_elem(&data_heap, &zero);
+	if (!c.h)
+		return;
+	c.h->d.hdr.op = MSG_OP_GENERIC_DATA;
+	c.h->d.hdr.ktime = s->msg.hdr.ktime;
+	c.h->d.tid = s->msg.tid;
+	for (int i = 0; i < MAX_ARGS; i++) {
+		struct arg_slot *slot = &s->msg.args[i];
+
+		if (!(s->msg.flags & (1u << (GENERIC_F_DATA_SHIFT + i))))
+			continue;
+		c.ptr = slot->value;
+		c.size = slot->orig_len < MAX_DATA_BYTES ? slot->orig_len : MAX_DATA_BYTES;
+		c.h->d.id = ((__u64)bpf_get_smp_processor_id() << 48) | (++c.h->seq & 0xffffffffffffULL);
+		bpf_loop(MAX_DATA_BYTES / DATA_CHUNK + 1, data_chunk_step, &c, 0);
+		slot->value = c.h->d.id;
+	}
+	if (c.failed)
+		s->msg.flags |= GENERIC_F_DATA_FAILED;
+}
+
+/* The event record alone: what the cgroup programs send (they cannot read user memory, and
+ * their hooks have no buffers). */
+static __always_inline void emit_record(struct generic_scratch *s)
 {
 	__u32 len = sizeof(struct msg_generic) + (s->msg.data_len & GENERIC_DATA_MASK);
 
 	s->msg.hdr.size = len;
 	if (bpf_ringbuf_output(&events, s, len & 16383, rb_flags()))
 		gcount(GSTAT_RINGBUF_DROP);
+}
+
+static __always_inline void emit(struct generic_scratch *s)
+{
+	if (s->msg.flags & GENERIC_F_DATA_MASK)
+		emit_data_args(s);
+	emit_record(s);
 }
 
 /* Whether the current task's cgroup (the tracked hierarchy's) is let through by a policy
@@ -1845,7 +1919,7 @@ static long cgroup_hook_step(__u32 i32, struct cgroup_hooks_ctx *c)
 	}
 	if (post) {
 		hc->posted++;
-		emit(s);
+		emit_record(s);
 	}
 	return 0;
 }

@@ -15,13 +15,14 @@ import { bpfObjectPath } from "../loader/paths";
 import { traceableFunctions } from "../policy/compiler/kernel-functions";
 import { GenericSensor } from "../sensors/tracing/generic-sensor";
 import { GenericEvents } from "../sensors/tracing/generic-events";
+import { DataCache } from "../sensors/tracing/data-cache";
 import { PolicyManager } from "../policy/manager";
 import type { ProcessCache } from "../process/cache";
 import type { KtimeClock } from "../process/ktime";
 import type { GetEventsResponse } from "../api/gen/tetragon/events_pb";
 import type { AgentMetrics } from "../metrics/registry";
 import type { RecordDispatcher } from "../sensors/dispatch";
-import { GenericOp } from "../decode/generic-layout";
+import { DATA_OP, GenericOp } from "../decode/generic-layout";
 import { hostNamespaces } from "../process/procfs";
 import { NS_FIELDS } from "../decode/layout";
 import { trackedHierarchyRoot } from "../sensors/base/cgroup-mode";
@@ -102,6 +103,9 @@ export class Tracing {
   readonly sensor: GenericSensor;
   readonly policies: PolicyManager;
   unknownHooks = 0;
+  /** maxData buffers between their data records and their event */
+  readonly dataCache = new DataCache();
+  private lastDataMisses = 0;
 
   constructor(private readonly d: TracingDeps) {
     const cfg = d.config;
@@ -159,8 +163,9 @@ export class Tracing {
     const events = new GenericEvents(d.cache, this.sensor.hooks, {
       nodeName: d.nodeName, clusterName: cfg["cluster-name"], clock: d.clock,
       ancestors: { kprobe: anc.includes("kprobe"), tracepoint: anc.includes("tracepoint"), uprobe: anc.includes("uprobe") },
-    }, d.emit, () => this.unknownHooks++);
+    }, d.emit, () => this.unknownHooks++, this.dataCache);
     const handle = (buf: Buffer, view: DataView, off: number) => events.handle(buf, view, off);
+    d.dispatcher.register(DATA_OP, (buf, view, off) => events.handleData(buf, view, off));
     d.dispatcher.register(GenericOp.KPROBE, handle);
     d.dispatcher.register(GenericOp.TRACEPOINT, handle);
     d.dispatcher.register(GenericOp.UPROBE, handle);
@@ -204,6 +209,15 @@ export class Tracing {
       if (name === "ringbuf_drop" && v > prev) metrics.ringbufLost.inc(v - prev);
       metrics.bpfMissedEvents.set({ msg_op: "generic", error: name }, v);
     }
+    const dc = this.dataCache;
+    if (dc.misses > this.lastDataMisses) {
+      this.d.log.warn({ total: dc.misses, since: dc.misses - this.lastDataMisses }, "maxData buffers missing: their events carry only the first bytes");
+      this.lastDataMisses = dc.misses;
+    }
+    metrics.dataCacheSize.set(dc.size);
+    metrics.dataCacheCapacity.set(dc.capacity);
+    metrics.dataCacheEvictions.set(dc.evictions);
+    metrics.dataCacheMisses.set({ op: "get" }, dc.misses);
     if (this.unknownHooks) metrics.unknownOpTotal.inc({ opcode: "generic", error_type: "unknown_hook" }, this.unknownHooks);
     this.unknownHooks = 0;
     this.lastStats = stats;

@@ -40,7 +40,7 @@ export const BPF_MAP_BLOB = { map_type: 0, key_size: 4, value_size: 8, max_entri
 export const PERF_EVENT_BLOB = { type: 0, config: 8, probe_offset: 16, kprobe_func: 24, SIZE: 88 } as const;
 export const MODULE_BLOB = { name: 0, sig_ok: 56, taints: 64, SIZE: 72 } as const;
 
-export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2, EXIT_VALUE: 0x4, KERNEL_PTR: 0x8 } as const;
+export const ARG_F = { RETURN_COPY: 0x1, SIZE_FROM_RET: 0x2, EXIT_VALUE: 0x4, KERNEL_PTR: 0x8, MAX_DATA: 0x10 } as const;
 
 export const MOP = {
   NONE: 0, EQ: 1, NEQ: 2, GT: 3, LT: 4, MASK: 5, IN_RANGE: 6, NOT_IN_RANGE: 7, IN_MAP: 8, NOT_IN_MAP: 9,
@@ -97,7 +97,11 @@ export const MSG_GENERIC = {
   data_len: 54, args: 56, SIZE: 152,
 } as const;
 export const ARG_SLOT = { value: 0, off: 8, len: 10, orig_len: 12, SIZE: 16 } as const;
-export const GENERIC_F = { RETURN: 0x1, ERROR_ARG: 0x2 } as const;
+export const GENERIC_F = { RETURN: 0x1, ERROR_ARG: 0x2, DATA_FAILED: 0x4, DATA_SHIFT: 8 } as const;
+/** MSG_OP_GENERIC_DATA: a chunk of a maxData buffer, ahead of the event naming it by (tid, id) */
+export const DATA_OP = 24;
+export const MSG_DATA = { tid: 16, len: 20, id: 24, bytes: 32 } as const;
+export const MAX_DATA_BYTES = 327360;
 
 export const STR_KEY = { set_id: 0, len: 4, s: 8, SIZE: 264 } as const;
 export const STR_LPM_KEY = { prefixlen: 0, set_id: 4, s: 8, SIZE: 256 } as const;

@@ -41,6 +41,10 @@ export class AgentMetrics {
   readonly cacheCapacity = new client.Gauge({ name: "tetragon_process_cache_capacity", help: "The capacity of the process cache", registers: [this.registry] });
   readonly cacheEvictions = new client.Gauge({ name: "tetragon_process_cache_evictions_total", help: "Process cache evictions", registers: [this.registry] });
   readonly cacheMisses = new client.Gauge({ name: "tetragon_process_cache_misses_total", help: "Process cache misses", registers: [this.registry] });
+  readonly dataCacheSize = new client.Gauge({ name: "tetragon_data_cache_size", help: "The number of maxData buffers waiting for their event", registers: [this.registry] });
+  readonly dataCacheCapacity = new client.Gauge({ name: "tetragon_data_cache_capacity", help: "The capacity of the data cache", registers: [this.registry] });
+  readonly dataCacheEvictions = new client.Gauge({ name: "tetragon_data_cache_evictions_total", help: "maxData buffers evicted before their event came", registers: [this.registry] });
+  readonly dataCacheMisses = new client.Gauge({ name: "tetragon_data_cache_misses_total", help: "Events whose maxData buffer was not in the data cache", labelNames: ["op"], registers: [this.registry] });
   readonly exportedTotal = new client.Counter({ name: "tetragon_events_exported_total", help: "Total number of events exported", registers: [this.registry] });
   readonly exportedBytes = new client.Counter({ name: "tetragon_events_exported_bytes_total", help: "Number of bytes exported for events", registers: [this.registry] });
   readonly exportLastTs = new client.Gauge({ name: "tetragon_events_last_exported_timestamp", help: "Timestamp of the most recent event to be exported", registers: [this.registry] });

@@ -368,6 +368,10 @@ class Checker {
         this.add(`${path}.resolve`, `resolves at most ${LIMITS.resolveDepth} levels, got ${parts.length}`);
       }
     }
+    // an `auto` type is known only once the hook's prototype is: the compiler checks that one
+    if (a.maxData && a.type !== "char_buf" && a.type !== "auto") {
+      this.add(`${path}.maxData`, `maxData applies to char_buf arguments, not ${a.type}`);
+    }
   }
 
   // ---- selectors --------------------------------------------------------------------------

@@ -134,6 +134,35 @@ spec:
 `,
   };
 
+  // write(2)'s buffer with and without maxData: past 4095 bytes, a maxData buffer comes whole
+  // (up to 327360 bytes), others cut, both with the size asked for
+  for (const [name, max] of [["maxdata", true], ["nomax", false]] as const) {
+    policies[`write-${name}`] = `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "write-${name}"
+spec:
+  kprobes:
+  - call: "sys_write"
+    args:
+    - index: 0
+      type: "fd"
+    - index: 1
+      type: "char_buf"
+      sizeArgIndex: 3
+      maxData: ${max}
+    - index: 2
+      type: "size_t"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values:
+        - "/${name}.bin"
+`;
+  }
+
   // lseek's offset (a loff_t) read as each integer width: the kernel truncates and
   // sign-extends before it compares, and the event shows the narrowed value
   const widths: Array<[string, string]> = [["int8", "-123"], ["uint8", "133"], ["int16", "-123"], ["uint16", "65413"], ["int32", "130949"], ["uint64", "4295098245"]];
@@ -204,6 +233,36 @@ spec:
     assert.deepEqual(seen("uint16"), [[65413, 0], [65413, 1]]);
     assert.deepEqual(seen("int32"), [[130949, 0], [130949, 1]]);
     assert.deepEqual(seen("uint64"), [["4295098245", 1]]);
+  });
+
+  test("char_buf maxData: a 100000-byte write comes whole, a 400000-byte one cut at 327360; without maxData cut at 4095", async () => {
+    const pattern = (n: number) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + 3) % 251; return b; };
+    const py = [
+      "import os, sys",
+      "for path, n in zip(sys.argv[1::2], sys.argv[2::2]):",
+      "    data = bytes((i * 7 + 3) % 251 for i in range(int(n)))",
+      "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)",
+      "    assert os.write(fd, data) == len(data)",
+      "    os.close(fd)",
+    ].join("\n");
+    const calls: Array<[string, number]> = [["maxdata.bin", 100000], ["maxdata.bin", 400000], ["maxdata.bin", 10], ["nomax.bin", 100000]];
+    const r = spawnSync("/usr/bin/python3", ["-c", py, ...calls.flatMap(([f, n]) => [path.join(dir, f), String(n)])], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const seen = (policy: string) => agent.events().filter((e) => kp(e)?.policy_name === policy && kp(e).process.pid === r.pid).map((e) => kp(e).args[1]);
+    const end = Date.now() + 10000;
+    while (Date.now() < end && seen("write-maxdata").length < 3) await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 300));
+    const [whole, cut, small] = seen("write-maxdata");
+    assert.equal(seen("write-maxdata").length, 3);
+    assert.ok(whole.bytes_arg, "the 100000 bytes are not truncated");
+    assert.ok(Buffer.from(whole.bytes_arg, "base64").equals(pattern(100000)));
+    assert.equal(cut.truncated_bytes_arg.orig_size, "400000");
+    assert.ok(Buffer.from(cut.truncated_bytes_arg.bytes_arg, "base64").equals(pattern(327360)));
+    assert.ok(Buffer.from(small.bytes_arg, "base64").equals(pattern(10)));
+    const [nomax] = seen("write-nomax");
+    assert.equal(seen("write-nomax").length, 1);
+    assert.equal(nomax.truncated_bytes_arg.orig_size, "100000");
+    assert.ok(Buffer.from(nomax.truncated_bytes_arg.bytes_arg, "base64").equals(pattern(4095)));
   });
 
   test("const_buf read at the exit: the utsname uname(2) filled", async () => {

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { CLONE, CREDS, EXEC, EXIT, HEADER, NS_FIELDS, NS_SIZE, PROCESS_ENTRY } from "../../src/decode/layout";
 import {
   ADDR_LPM_KEY, ARG_SLOT, ARG_SPEC, ATTACH_HOOKS, DENY_ENTRY, HOOK_CONFIG, HOOK_COUNTERS, POLICY_FILTER_KEY, MATCH_ARG, MATCH_BIN, MATCH_CAPS, MATCH_NS,
-  MATCH_PIDS, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
+  MATCH_PIDS, MSG_DATA, MSG_GENERIC, NUM_KEY, RESOLVE_STEP, SELECTOR, SELECTOR_ACTION, STR_KEY, STR_LPM_KEY, SUBSTR_KEY,
   USER_NS_BLOB, CRED_BLOB, SKB_BLOB, BPF_PROG_BLOB, BPF_MAP_BLOB, PERF_EVENT_BLOB, MODULE_BLOB,
 } from "../../src/decode/generic-layout";
 
@@ -83,6 +83,7 @@ test("generic sensor: hook_config and its parts", () => {
 test("generic sensor: records and map keys", () => {
   const g = (name: string, layout: Record<string, number>) => check(name, layout, [], generic);
   g("msg_generic", MSG_GENERIC);
+  g("msg_data", MSG_DATA);
   g("arg_slot", ARG_SLOT);
   g("str_key", STR_KEY);
   g("str_lpm_key", STR_LPM_KEY);

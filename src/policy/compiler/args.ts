@@ -226,8 +226,11 @@ export function buildArgs(
       maxData = fieldSlot(resolver, "load_info", "sig_ok");
       aux = fieldSlot(resolver, "load_info", "mod");
     }
+    if (arg.maxData && t.gt !== GT.CHAR_BUF) fail(`${path}.maxData`, `maxData applies to char_buf arguments, not ${t.name}`);
+    const flags = (arg.returnCopy ? ARG_F.RETURN_COPY : 0) | (t.gt === GT.SOCKADDR && !src.userPointers ? ARG_F.KERNEL_PTR : 0)
+      | (arg.maxData ? ARG_F.MAX_DATA : 0);
     specs.push({
-      gt: t.gt, size: src.size, sizeArg: -1, flags: (arg.returnCopy ? ARG_F.RETURN_COPY : 0) | (t.gt === GT.SOCKADDR && !src.userPointers ? ARG_F.KERNEL_PTR : 0), off: src.off, maxData,
+      gt: t.gt, size: src.size, sizeArg: -1, flags, off: src.off, maxData,
       source: src.source ?? SRC.RECORD, steps, aux,
     });
     outputs.push({ slot, type: t.name, gt: t.gt, label: arg.label, hidden, signed: t.signed, bits: t.bits, data: isData });

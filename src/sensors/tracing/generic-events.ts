@@ -10,7 +10,7 @@ import {
   ProcessKprobeSchema, ProcessLsmSchema, ProcessSchema, ProcessTracepointSchema, ProcessUprobeSchema, SyscallIdSchema, KprobeAction,
   type KprobeArgument, type Process,
 } from "../../api/gen/tetragon/tetragon_pb";
-import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_GENERIC, LIMITS, SOCK_BLOB } from "../../decode/generic-layout";
+import { ACT, ARG_SLOT, GENERIC_F, GT, MSG_DATA, MSG_GENERIC, LIMITS, SOCK_BLOB } from "../../decode/generic-layout";
 import { HEADER } from "../../decode/layout";
 import type { ArgOutput, HookPlan } from "../../policy/compiler/plan";
 import type { ProcessCache, CachedProcess } from "../../process/cache";
@@ -19,6 +19,7 @@ import type { KtimeClock } from "../../process/ktime";
 import { CAP_NAMES } from "../../process/capabilities";
 import { KERNEL_OBJECT_GTS } from "../../policy/compiler/args";
 import { kernelObjectArg } from "./kernel-args";
+import type { DataCache } from "./data-cache";
 
 export interface GenericEventOptions {
   nodeName: string;
@@ -70,7 +71,20 @@ export class GenericEvents {
     private readonly opts: GenericEventOptions,
     private readonly emit: (ev: GetEventsResponse) => void,
     private readonly countUnknownHook: () => void,
+    private readonly dataCache?: DataCache,
   ) {}
+
+  /** A MSG_OP_GENERIC_DATA record: one chunk of a maxData buffer, kept for its event. */
+  handleData(buf: Buffer, view: DataView, off: number): void {
+    const start = off + MSG_DATA.bytes;
+    const len = Math.min(view.getUint32(off + MSG_DATA.len, true), buf.length - start);
+    this.dataCache?.add(view.getUint32(off + MSG_DATA.tid, true), view.getBigUint64(off + MSG_DATA.id, true), buf.subarray(start, start + len));
+  }
+
+  /** The whole buffer of a maxData argument whose bytes came ahead in data records, if they did. */
+  private wholeBuffer(view: DataView, slotAt: number, tid: number): Buffer | undefined {
+    return this.dataCache?.take(tid, view.getBigUint64(slotAt + ARG_SLOT.value, true));
+  }
 
   /**
    * One argument: its value is the slot's (at `valueAt`) or, for a return value kept outside
@@ -216,7 +230,17 @@ export class GenericEvents {
       const out = outs[i];
       if (out.hidden) continue;
       const s = off + MSG_GENERIC.args + out.slot * ARG_SLOT.SIZE;
-      const a = this.argument(out, view, s + ARG_SLOT.value, undefined, buf, slotSpan(view, s, dataStart, dataLen),
+      let bytes = buf;
+      let at = slotSpan(view, s, dataStart, dataLen);
+      // a maxData buffer: its whole bytes came ahead; without them, the event's first bytes
+      if ((flags >>> (GENERIC_F.DATA_SHIFT + out.slot)) & 1) {
+        const whole = this.wholeBuffer(view, s, tid);
+        if (whole) {
+          bytes = whole;
+          at = { start: 0, end: whole.length };
+        }
+      }
+      const a = this.argument(out, view, s + ARG_SLOT.value, undefined, bytes, at,
         view.getUint32(s + ARG_SLOT.orig_len, true), meta.sockState);
       if (a) (out.data ? data : args).push(a);
     }
