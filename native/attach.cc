@@ -149,6 +149,7 @@ bpf_link* AttachLink(Napi::Env env, bpf_program* prog, Napi::Object spec) {
     opts.retprobe = optBool(spec, "retprobe");
     opts.func_name = func.empty() ? nullptr : func.c_str();
     opts.bpf_cookie = static_cast<__u64>(optInt(spec, "cookie", 0));
+    opts.ref_ctr_offset = static_cast<size_t>(optInt(spec, "refCtrOffset", 0));
     pid_t pid = static_cast<pid_t>(optInt(spec, "pid", -1));
     size_t offset = static_cast<size_t>(optInt(spec, "offset", 0));
     return check(env, bpf_program__attach_uprobe_opts(prog, pid, binary.c_str(), offset, &opts), op);

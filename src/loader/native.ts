@@ -17,7 +17,7 @@ export type AttachSpec =
   | { kind: "kprobe"; func: string; retprobe?: boolean; offset?: number; cookie?: number }
   /** one link for many kernel functions (kprobe.multi programs), a cookie each */
   | { kind: "kprobe_multi"; syms: string[]; cookies: number[]; retprobe?: boolean }
-  | { kind: "uprobe"; binary: string; func?: string; offset?: number; retprobe?: boolean; pid?: number; cookie?: number }
+  | { kind: "uprobe"; binary: string; func?: string; offset?: number; refCtrOffset?: number; retprobe?: boolean; pid?: number; cookie?: number }
   | { kind: "cgroup"; cgroupPath: string };
 
 export interface ProgramInfo { name: string; section: string; type: number; autoload: boolean }

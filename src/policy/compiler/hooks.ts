@@ -303,6 +303,8 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     const meta = baseMeta(policy, "uprobe", spec);
     meta.path = spec.path;
     meta.symbol = t.func ?? "";
+    meta.offset = t.offset;
+    meta.refCtrOffset = spec.refCtrOffsets?.[i];
     meta.args = outputs;
     if (spec.return) {
       if (!spec.returnArg) fail(`${path}.returnArg`, "return: true needs a returnArg");
@@ -318,7 +320,7 @@ function uprobeHooks(policy: TracingPolicy, spec: UProbeSpec, path: string, valu
     return {
       path: hp,
       description: `${spec.path}:${t.label}`,
-      attach: { kind: "uprobe", binary: spec.path, func: t.func, offset: t.offset, withReturn: spec.return },
+      attach: { kind: "uprobe", binary: spec.path, func: t.func, offset: t.offset, refCtrOffset: meta.refCtrOffset, withReturn: spec.return },
       op: GenericOp.UPROBE,
       flags: HOOK_F.ENABLED | (spec.return ? HOOK_F.RETURN : 0),
       recSize: 168, // sizeof(struct pt_regs) on x86-64

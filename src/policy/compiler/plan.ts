@@ -114,6 +114,10 @@ export interface EventMeta {
   event: string;
   path: string;
   symbol: string;
+  /** uprobes attached by offset: the offset in the binary (0 for symbols) */
+  offset?: number;
+  /** uprobes with refCtrOffsets: the semaphore the kernel counts up while the probe is attached */
+  refCtrOffset?: number;
   message: string;
   tags: string[];
   args: ArgOutput[];
@@ -127,7 +131,7 @@ export interface EventMeta {
 export type AttachPlan =
   | { kind: "tracepoint"; category: string; name: string; exit?: { category: string; name: string } }
   | { kind: "raw_tracepoint"; name: string }
-  | { kind: "uprobe"; binary: string; func?: string; offset?: number; withReturn: boolean }
+  | { kind: "uprobe"; binary: string; func?: string; offset?: number; refCtrOffset?: number; withReturn: boolean }
   | { kind: "kprobe"; func: string; withReturn: boolean; nargs?: number; override?: boolean; indirect?: number }
   | { kind: "fentry"; func: string; withReturn: boolean; nargs: number; modifyReturn?: boolean; indirect?: number }
   | { kind: "lsm"; hook: string }

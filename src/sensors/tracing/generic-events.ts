@@ -208,6 +208,16 @@ export class GenericEvents {
     return proc;
   }
 
+  /** The hook's returnArg: the exit's return value, or a stand-in's slot; undefined without one. */
+  private returnValue(meta: HookPlan["meta"], view: DataView, off: number, flags: number, buf: Buffer, dataStart: number, dataLen: number): KprobeArgument | undefined {
+    const retSlot = meta.returnArg?.slot;
+    if (!meta.hasReturn || !meta.returnArg || !(flags & GENERIC_F.RETURN || retSlot !== undefined)) return undefined;
+    const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
+    const rs = off + MSG_GENERIC.args + (retSlot ?? LIMITS.RET_ARG) * ARG_SLOT.SIZE;
+    return this.argument(meta.returnArg, view, rs + ARG_SLOT.value, retSlot !== undefined ? undefined : BigInt.asUintN(64, ret),
+      buf, slotSpan(view, rs, dataStart, dataLen), view.getUint32(rs + ARG_SLOT.orig_len, true));
+  }
+
   handle(buf: Buffer, view: DataView, off: number): void {
     const hookId = view.getUint32(off + MSG_GENERIC.hook_id, true);
     const plan = this.hooks[hookId];
@@ -259,14 +269,8 @@ export class GenericEvents {
         process, parent, functionName: meta.functionName, args, action: kact, policyName: meta.policyName,
         message: meta.message, tags: meta.tags, data,
       });
-      const retSlot = meta.returnArg?.slot;
-      if (meta.hasReturn && meta.returnArg && (flags & GENERIC_F.RETURN || retSlot !== undefined)) {
-        const ret = view.getBigInt64(off + MSG_GENERIC.ret, true);
-        const rs = off + MSG_GENERIC.args + (retSlot ?? LIMITS.RET_ARG) * ARG_SLOT.SIZE;
-        k.return = this.argument(meta.returnArg, view, rs + ARG_SLOT.value, retSlot !== undefined ? undefined : BigInt.asUintN(64, ret),
-          buf, slotSpan(view, rs, dataStart, dataLen), view.getUint32(rs + ARG_SLOT.orig_len, true));
-        k.returnAction = KprobeAction.POST;
-      }
+      k.return = this.returnValue(meta, view, off, flags, buf, dataStart, dataLen);
+      if (k.return) k.returnAction = KprobeAction.POST;
       ev.event = { case: "processKprobe", value: k };
     } else if (meta.kind === "lsm") {
       ev.event = {
@@ -288,8 +292,8 @@ export class GenericEvents {
       ev.event = {
         case: "processUprobe",
         value: fastCreate(ProcessUprobeSchema, {
-          process, parent, path: meta.path, symbol: meta.symbol, policyName: meta.policyName, message: meta.message,
-          args, tags: meta.tags, action: kact, data,
+          process, parent, path: meta.path, symbol: meta.symbol, offset: BigInt(meta.offset ?? 0), refCtrOffset: BigInt(meta.refCtrOffset ?? 0), policyName: meta.policyName, message: meta.message,
+          args, tags: meta.tags, action: kact, data, return: this.returnValue(meta, view, off, flags, buf, dataStart, dataLen),
         }),
       };
     }

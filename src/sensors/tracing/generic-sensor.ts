@@ -335,9 +335,10 @@ export class GenericSensor {
     }
     if (a.kind === "uprobe") {
       const progs = PROGRAM_OF.uprobe;
-      const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}`;
-      const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset } as AttachSpec, recSize: rec }];
-      if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", binary: a.binary, func: a.func, offset: a.offset, retprobe: true }, recSize: rec });
+      const base = `${a.binary}:${a.func ?? ""}:${a.offset ?? 0}:${a.refCtrOffset ?? 0}`;
+      const where = { binary: a.binary, func: a.func, offset: a.offset, refCtrOffset: a.refCtrOffset };
+      const out = [{ key: `up:${base}`, prog: progs.entry, spec: { kind: "uprobe", ...where } as AttachSpec, recSize: rec }];
+      if (a.withReturn) out.push({ key: `uret:${base}`, prog: progs.exit, spec: { kind: "uprobe", ...where, retprobe: true }, recSize: rec });
       return out;
     }
     if (a.kind === "lsm") {
