@@ -156,7 +156,7 @@ spec:
     assert.equal(k.process.binary, "/usr/bin/cat");
     assert.equal(k.args[0].int_arg, -100);
     assert.equal(k.args[1].string_arg, path.join(secret, "a.txt"));
-    assert.equal(typeof k.args[2].int_arg, "number");
+    assert.equal(k.args[2].int_arg ?? 0, 0, "cat opens O_RDONLY (0: protojson leaves it out)");
     assert.ok(k.return.int_arg >= 3, JSON.stringify(k.return));
     assert.equal(k.action, "KPROBE_ACTION_POST");
     assert.equal(k.return_action, "KPROBE_ACTION_POST");
@@ -185,7 +185,9 @@ spec:
 
   test("writev with char_iovec concatenates the buffers", async () => {
     const target = path.join(work, "iovec.txt");
-    const py = `import os\nfd = os.open("${target}", os.O_WRONLY | os.O_CREAT, 0o644)\nos.writev(fd, [b"first-", b"second-", b"third"])\n`;
+    const other = path.join(work, "iovec-other.txt");
+    const py = `import os\nfd = os.open("${target}", os.O_WRONLY | os.O_CREAT, 0o644)\nos.writev(fd, [b"first-", b"second-", b"third"])\n`
+      + `fd2 = os.open("${other}", os.O_WRONLY | os.O_CREAT, 0o644)\nos.writev(fd2, [b"not-", b"this"])\n`;
     const r = spawnSync("python3", ["-c", py]);
     assert.equal(r.status, 0, String(r.stderr));
     const ev = await agent.waitFor((e) => kp(e)?.policy_name === "writev-iovec", "writev event");
@@ -194,6 +196,8 @@ spec:
     assert.equal(k.args[0].file_arg.path, target);
     assert.equal(Buffer.from(k.args[1].bytes_arg, "base64").toString(), "first-second-third");
     assert.equal(k.args[2].int_arg, 3);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(agent.events().filter((e) => kp(e)?.policy_name === "writev-iovec").map((e) => kp(e).args[0].file_arg.path), [target]);
   });
 
   test("matchReturnArgs keeps only the failed calls", async () => {
@@ -213,7 +217,7 @@ spec:
 });
 
 describe("tracepoints and sockaddr", () => {
-  test("raw_syscalls/sys_enter with syscall64 and matchPIDs", async () => {
+  test("raw_syscalls/sys_enter with syscall64 and matchBinaries", async () => {
     const dir = tempDir("tp-raw-");
     const tp = path.join(dir, "p.yaml");
     fs.writeFileSync(tp, `
@@ -241,13 +245,21 @@ spec:
 `);
     const agent = await startAgent(["--tracing-policy", tp]);
     try {
-      spawnSync("/usr/bin/perl", ["-e", "getppid(); getppid();"]);
-      spawnSync("/bin/sh", ["-c", "echo $PPID"]);
+      const perl = spawnSync("/usr/bin/perl", ["-e", "getppid(); getppid(); getpgrp();"]);
+      const py = spawnSync("/usr/bin/python3", ["-c", "import os; os.getppid()"]);
+      assert.equal(perl.status, 0);
+      assert.equal(py.status, 0);
       const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-getppid", "tracepoint event");
       const t = ev.process_tracepoint;
       assert.equal(t.subsys, "raw_syscalls");
       assert.equal(t.event, "sys_enter");
       assert.equal(t.args[0].syscall_id.id, 110);
+      assert.equal(t.args[0].syscall_id.abi, "x64");
+      await new Promise((r) => setTimeout(r, 300));
+      // perl's two getppid calls, not its getpgrp, not python's getppid
+      const all = agent.events().filter((e) => e.process_tracepoint?.policy_name === "raw-getppid")
+        .map((e) => [e.process_tracepoint.process.pid, e.process_tracepoint.args[0].syscall_id.id]);
+      assert.deepEqual(all, [[perl.pid, 110], [perl.pid, 110]]);
     } finally {
       await agent.stop();
     }
@@ -293,11 +305,17 @@ spec:
     const agent = await startAgent(["--tracing-policy", tp]);
     try {
       assert.doesNotMatch(agent.logs(), /rejected/, agent.logs());
-      spawnSync("/usr/bin/perl", ["-e", "getppid();"]);
+      const perl = spawnSync("/usr/bin/perl", ["-e", "getppid();"]);
+      spawnSync("/usr/bin/python3", ["-c", "import os; os.getppid()"]);
       const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-btf" && e.process_tracepoint.event === "sys_enter", "raw sys_enter");
       assert.equal(ev.process_tracepoint.args[0].syscall_id.id, 110);
       const ex = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "raw-btf" && e.process_tracepoint.event === "sched_process_exec", "raw sched_process_exec");
       assert.equal(ex.process_tracepoint.args[0].int_arg, ex.process_tracepoint.process.pid, "pid_t old_pid, typed int by BTF");
+      await new Promise((r) => setTimeout(r, 300));
+      const pids = (event: string) => agent.events().filter((e) => e.process_tracepoint?.policy_name === "raw-btf" && e.process_tracepoint.event === event)
+        .map((e) => e.process_tracepoint.process.pid);
+      assert.deepEqual(pids("sys_enter"), [perl.pid], "python's getppid is not perl's");
+      assert.deepEqual(pids("sched_process_exec"), [perl.pid], "python's exec is not perl's");
     } finally {
       await agent.stop();
     }
@@ -372,6 +390,8 @@ spec:
       assert.equal(ex.process_tracepoint.args[4].path_arg.path, "/usr/bin/perl");
       await new Promise((r) => setTimeout(r, 300));
       for (const e of agent.events().filter((x) => kp(x)?.policy_name === "data-resolve")) assert.equal(kp(e).data[0].string_arg, "perl");
+      const execs = agent.events().filter((x) => x.process_tracepoint?.policy_name === "data-resolve");
+      assert.deepEqual(execs.map((x) => x.process_tracepoint.args[1].string_arg), ["/usr/bin/perl"], "python3's exec does not match the Postfix");
     } finally {
       await agent.stop();
     }

@@ -353,11 +353,15 @@ spec:
     fs.chmodSync(path.join(dir, "dataloc-true"), 0o755);
     const r = spawnSync(path.join(dir, "dataloc-true"));
     assert.equal(r.status, 0);
+    spawnSync("/usr/bin/true");
     const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "sched-exec", "tracepoint event");
     const t = ev.process_tracepoint;
     assert.equal(t.subsys, "sched");
     assert.equal(t.event, "sched_process_exec");
     assert.equal(t.args[0].string_arg, path.join(dir, "dataloc-true"));
     assert.equal(t.args[1].int_arg, t.process.pid);
+    await new Promise((res) => setTimeout(res, 300));
+    const files = agent.events().filter((e) => e.process_tracepoint?.policy_name === "sched-exec").map((e) => e.process_tracepoint.args[0].string_arg);
+    assert.deepEqual(files, [path.join(dir, "dataloc-true")], "/usr/bin/true does not match the Postfix");
   });
 });

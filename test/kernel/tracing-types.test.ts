@@ -90,11 +90,12 @@ spec:
       - index: 7
         operator: "Equal"
         values:
-        - "21"
+        - "23"
       matchBinaries:
       - operator: "In"
         values:
         - "${fs.realpathSync("/usr/bin/hostname")}"
+        - "${fs.realpathSync("/usr/bin/nice")}"
 `,
     bpf: `
 apiVersion: cilium.io/v1alpha1
@@ -108,7 +109,12 @@ spec:
     - index: 0
       type: "bpf_cmd"
     selectors:
-    - matchBinaries:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "11"
+      matchBinaries:
       - operator: "In"
         values:
         - "${fs.realpathSync("/usr/sbin/bpftool")}"
@@ -275,17 +281,31 @@ spec:
     assert.equal(kp(ev).return.int_arg, 0);
   });
 
-  test("capability: the cap of capability/cap_capable with its name", async () => {
-    spawnSync("/usr/bin/hostname", [fs.readFileSync("/proc/sys/kernel/hostname", "utf8").trim()]);
+  test("capability: the cap of capability/cap_capable with its name, one selected", async () => {
+    // every exec asks for CAP_SYS_ADMIN (memory accounting) and hostname for it again; only
+    // nice's lower nice value asks for CAP_SYS_NICE, the one the policy selects
+    const host = spawnSync("/usr/bin/hostname", [fs.readFileSync("/proc/sys/kernel/hostname", "utf8").trim()]);
+    assert.equal(host.status, 0);
+    const nice = spawnSync("/usr/bin/nice", ["-n", "-5", "/usr/bin/true"]);
+    assert.equal(nice.status, 0, String(nice.stderr));
     const ev = await agent.waitFor((e) => e.process_tracepoint?.policy_name === "cap-capable", "cap_capable event");
-    assert.deepEqual(ev.process_tracepoint.args[0].capability_arg, { value: 21, name: "CAP_SYS_ADMIN" });
-    assert.equal(ev.process_tracepoint.args[1].int_arg, 0, "root has it");
+    assert.deepEqual(ev.process_tracepoint.args[0].capability_arg, { value: 23, name: "CAP_SYS_NICE" });
+    assert.equal(ev.process_tracepoint.args[1].int_arg ?? 0, 0, "root has it");
+    await new Promise((res) => setTimeout(res, 300));
+    const all = agent.events().filter((e) => e.process_tracepoint?.policy_name === "cap-capable");
+    assert.deepEqual([...new Set(all.map((e) => `${e.process_tracepoint.process.pid} ${e.process_tracepoint.args[0].capability_arg.name}`))], [`${nice.pid} CAP_SYS_NICE`]);
   });
 
-  test("bpf_cmd: the commands of bpftool's bpf() calls by name", async () => {
-    spawnSync("/usr/sbin/bpftool", ["prog", "show", "--json"]);
+  test("bpf_cmd: the commands of bpftool's bpf() calls by name, one selected", async () => {
+    const r = spawnSync("/usr/sbin/bpftool", ["prog", "show", "--json"]);
+    assert.equal(r.status, 0);
     const ev = await agent.waitFor((e) => kp(e)?.policy_name === "bpf-cmd" && kp(e).args[0].bpf_cmd_arg === "BPF_PROG_GET_NEXT_ID", "bpf event");
     assert.equal(kp(ev).function_name, "__x64_sys_bpf");
+    await new Promise((res) => setTimeout(res, 300));
+    // bpftool also gets fds and infos by id (BPF_PROG_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD): not these
+    const cmds = agent.events().filter((e) => kp(e)?.policy_name === "bpf-cmd" && kp(e).process.pid === r.pid).map((e) => kp(e).args[0].bpf_cmd_arg);
+    assert.ok(cmds.length >= 2, cmds.join(" "));
+    assert.deepEqual([...new Set(cmds)], ["BPF_PROG_GET_NEXT_ID"]);
   });
 
   test("matchPIDs isNamespacePID: pid 1 of a new pid namespace matches, the host's processes do not", async () => {
