@@ -472,6 +472,12 @@ static long read_one_arg(__u32 i32, struct read_ctx *r)
 			v = rc.v;
 		}
 		v = narrow_to_type(v, spec->type);
+		/* a kernel_cap_t argument points at the set, as in Tetragon: the value is the set */
+		if (spec->type == GT_KERNEL_CAP && bpf_probe_read_kernel(&v, sizeof(v), (void *)v)) {
+			s->msg.flags |= GENERIC_F_ERROR_ARG;
+			gcount(GSTAT_ARG_ERROR);
+			v = 0;
+		}
 	}
 	slot_begin(slot, v, off);
 	switch (spec->type) {

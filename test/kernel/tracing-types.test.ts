@@ -169,6 +169,27 @@ spec:
 `;
   }
 
+  // kernel_cap_t: the caller's effective set, through its credentials
+  policies["caps"] = `
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "caps-effective"
+spec:
+  kprobes:
+  - call: "sys_getppid"
+    data:
+    - index: 0
+      type: "kernel_cap_t"
+      source: "current_task"
+      resolve: "cred.cap_effective"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "${perl}"
+`;
+
   // lseek's offset (a loff_t) read as each integer width: the kernel truncates and
   // sign-extends before it compares, and the event shows the narrowed value
   const widths: Array<[string, string]> = [["int8", "-123"], ["uint8", "133"], ["int16", "-123"], ["uint16", "65413"], ["int32", "130949"], ["uint64", "4295098245"]];
@@ -269,6 +290,23 @@ spec:
     assert.equal(seen("write-nomax").length, 1);
     assert.equal(nomax.truncated_bytes_arg.orig_size, "100000");
     assert.ok(Buffer.from(nomax.truncated_bytes_arg.bytes_arg, "base64").equals(pattern(4095)));
+  });
+
+  test("kernel_cap_t: the effective capabilities of the caller, with and without CAP_SYS_ADMIN", async () => {
+    const full = spawnSync(perl, ["-e", "getppid();"]);
+    const dropped = spawnSync("/usr/bin/setpriv", ["--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin", perl, "-e", "getppid();"]);
+    assert.equal(full.status, 0);
+    assert.equal(dropped.status, 0, String(dropped.stderr));
+    const capsOf = (pid: number) => agent.events().filter((e) => kp(e)?.policy_name === "caps-effective" && kp(e).process.pid === pid)
+      .map((e) => BigInt(`0x${kp(e).data[0].kernel_cap_t_arg}`));
+    const end = Date.now() + 10000;
+    while (Date.now() < end && capsOf(dropped.pid!).length < 1) await new Promise((res) => setTimeout(res, 50));
+    // root's exec gets the bounding set: the test's own (the machine may withhold some)
+    const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    assert.ok(bounding);
+    const all = BigInt(`0x${bounding[1]}`);
+    assert.deepEqual(capsOf(full.pid!), [all]);
+    assert.deepEqual(capsOf(dropped.pid!), [all & ~(1n << 21n)]);
   });
 
   test("const_buf read at the exit: the utsname uname(2) filled", async () => {

@@ -37,10 +37,11 @@ export function prefilterArgs(h: Pick<HookPlan, "selectors" | "args">): number {
   return mask;
 }
 
-/** What the BPF pre-filter's reader reads: record values, strings and a sockaddr. */
+/** What the BPF pre-filter's reader reads: record values, strings and a sockaddr (not
+ *  kernel_cap_t, whose value is behind its pointer). */
 const PREFILTER_TYPES: ReadonlySet<number> = new Set([
   GT.S64, GT.U64, GT.S32, GT.U32, GT.S16, GT.U16, GT.S8, GT.U8, GT.SIZE, GT.SYSCALL64, GT.CAPABILITY,
-  GT.KERNEL_CAP, GT.BPF_CMD, GT.STRING, GT.KSTRING, GT.SOCKADDR,
+  GT.BPF_CMD, GT.STRING, GT.KSTRING, GT.SOCKADDR,
 ]);
 
 /** followChildren set (index in the policy) → its bit in process_entry.mbset */
