@@ -34,6 +34,8 @@ export interface RunningAgent {
   serverAddress: string;
   /** the agent's --run-dir (tetragon-info.json) */
   runDir: string;
+  /** the agent's --bpf-dir: its pins are under /sys/fs/bpf/<bpfDir> */
+  bpfDir: string;
   logs(): string;
   events(): JsonEvent[];
   waitFor(pred: (e: JsonEvent) => boolean, what: string, timeoutMs?: number): Promise<JsonEvent>;
@@ -57,6 +59,10 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
   const dir = tempDir("tetragon-test-");
   const exportFile = opts.exportFile ?? path.join(dir, "tetragon.log");
   const serverAddress = opts.serverAddress ?? (opts.grpc ? `unix://${path.join(dir, "tetragon.sock")}` : "");
+  const defaultBpfDir = `tetragon-test-${process.pid}-${path.basename(dir)}`;
+  // the last --bpf-dir wins, as for the agent's own parser
+  const bpfDirAt = extraArgs.lastIndexOf("--bpf-dir");
+  const bpfDir = bpfDirAt >= 0 ? extraArgs[bpfDirAt + 1] : defaultBpfDir;
   const args = [
     "--max-semi-space-size=2", // as bin/tetragon runs it
     AGENT_MAIN,
@@ -64,7 +70,7 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
     "--server-address", serverAddress,
     "--health-server-address", "",
     "--run-dir", dir,
-    "--bpf-dir", `tetragon-test-${process.pid}-${path.basename(dir)}`,
+    "--bpf-dir", defaultBpfDir,
     "--config-dir", path.join(dir, "conf.d"),
     ...extraArgs,
   ];
@@ -122,6 +128,7 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
     exportFile,
     serverAddress,
     runDir: dir,
+    bpfDir,
     logs: () => logText,
     events: () => {
       readNew();

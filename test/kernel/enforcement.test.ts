@@ -850,8 +850,11 @@ describe("the agent stopping ends enforcement", () => {
         assert.doesNotMatch(cgroupPrograms(), /deny_|generic_cgroup_/);
         assert.equal(tryConnect(forbidden), "ok");
         assert.equal(spawnSync("/bin/cat", [secret]).status, 0, "no fanotify mark stays");
-        const next = await startAgent([], { grpc: true });
+        // the next start on the same pins: whatever the crash left is removed, and the stop
+        // removes the rest
+        const next = await startAgent(["--bpf-dir", agent.bpfDir], { grpc: true });
         assert.equal(await next.stop(), 0, next.logs());
+        assert.equal(fs.existsSync(path.join("/sys/fs/bpf", agent.bpfDir)), false, `pins left: ${agent.bpfDir}`);
       } finally {
         if (agent.proc.exitCode === null && agent.proc.signalCode === null) agent.proc.kill("SIGKILL");
         s.stop();

@@ -110,12 +110,16 @@ export class ProcessSensor {
     this.execveFd = this.obj.mapFd("execve_map");
   }
 
-  /** Removes pins a crashed agent left, so maps start empty and sized as configured. */
-  private removeStalePins(): void {
-    for (const name of fs.readdirSync(this.cfg.pinDir)) {
-      const p = path.join(this.cfg.pinDir, name);
+  /** Removes pins a crashed agent left (the generic sensor's below too), so maps start empty
+   *  and sized as configured. */
+  private removeStalePins(dir = this.cfg.pinDir): void {
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
       try {
-        if (fs.statSync(p).isFile()) {
+        if (fs.statSync(p).isDirectory()) {
+          this.removeStalePins(p);
+          fs.rmdirSync(p);
+        } else {
           fs.unlinkSync(p);
           this.log.info({ pin: p }, "removed a stale pin");
         }
