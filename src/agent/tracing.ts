@@ -189,7 +189,7 @@ export class Tracing {
     }
     for (const f of files) {
       try {
-        this.policies.add(fs.readFileSync(f, "utf8"), "static", f);
+        this.policies.add(fs.readFileSync(f, "utf8"), "static", f, true);
       } catch (err) {
         this.d.log.error({ file: f, err: (err as Error).message }, "tracing policy rejected");
       }

@@ -17,7 +17,8 @@ export const K8S_POLICY_DOMAIN = "k8s";
 
 /** What the watcher needs of the policy manager (src/policy/manager.ts). */
 export interface PolicySink {
-  add(yaml: string, domain: string, source?: string): unknown;
+  /** recordFailure: a rejected policy with a name stays listed in state load_error */
+  add(yaml: string, domain: string, source?: string, recordFailure?: boolean): unknown;
   delete(name: string, namespace?: string, domain?: string): void;
 }
 
@@ -132,7 +133,7 @@ export class PolicyWatcher {
     const entry: Loaded = { doc, loaded: false };
     this.seen.set(key, entry);
     try {
-      this.opts.sink.add(doc, K8S_POLICY_DOMAIN, `k8s:${names.plural}/${namespace ? `${namespace}/` : ""}${name}`);
+      this.opts.sink.add(doc, K8S_POLICY_DOMAIN, `k8s:${names.plural}/${namespace ? `${namespace}/` : ""}${name}`, true);
       entry.loaded = true;
       if (how === "add" && !prev) this.counts.added++;
       else this.counts.updated++;
@@ -151,9 +152,18 @@ export class PolicyWatcher {
     const key = this.key(names, o);
     const prev = this.seen.get(key);
     this.seen.delete(key);
-    if (!prev?.loaded) return;
+    if (!prev) return;
     const name = o.metadata?.name ?? "";
     const namespace = names.scope === "Namespaced" ? o.metadata?.namespace ?? "" : "";
+    if (!prev.loaded) {
+      // a rejected object is listed as load_error: it goes with the object
+      try {
+        this.opts.sink.delete(name, namespace, K8S_POLICY_DOMAIN);
+      } catch {
+        /* it had no name to be listed under */
+      }
+      return;
+    }
     try {
       this.opts.sink.delete(name, namespace, K8S_POLICY_DOMAIN);
       this.counts.deleted++;

@@ -2,6 +2,7 @@
  * The tracing policies of a running agent: add (parse, compile, install: all or nothing),
  * delete, enable/disable, set-mode and list, for every domain (grpc, static, k8s).
  */
+import { parse as parseYaml } from "yaml";
 import { parsePolicy } from "./parse";
 import { compilePolicy, type CompileEnv } from "./compiler/hooks";
 import { zeroCounters, type GenericSensor, type InstalledPolicy, type HookCounters } from "../sensors/tracing/generic-sensor";
@@ -16,7 +17,8 @@ export interface ManagedPolicy {
   name: string;
   namespace: string;
   domain: string;
-  policy: TracingPolicy;
+  /** absent for a policy that failed to load (state load_error) */
+  policy?: TracingPolicy;
   state: PolicyState;
   error: string;
   mode: PolicyMode;
@@ -56,12 +58,45 @@ export class PolicyManager {
     return `${namespace}/${name}`;
   }
 
-  /** Parses, compiles and installs a policy; throws (and keeps nothing) when any step fails. */
-  add(yaml: string, domain: string, source?: string): ManagedPolicy {
+  /**
+   * Parses, compiles and installs a policy; throws (and keeps nothing) when any step fails.
+   * With `recordFailure` (policies the agent loads itself: files, Kubernetes objects), a policy
+   * that fails but has a name is listed in state load_error with the error, as Tetragon lists
+   * it, until it is deleted or replaced; nothing of it is in the kernel.
+   */
+  add(yaml: string, domain: string, source?: string, recordFailure = false): ManagedPolicy {
+    try {
+      return this.install(yaml, domain, source);
+    } catch (err) {
+      if (recordFailure && !(err instanceof PolicyManagerError)) this.recordLoadError(yaml, domain, err as Error);
+      throw err;
+    }
+  }
+
+  private recordLoadError(yaml: string, domain: string, err: Error): void {
+    let meta: { name?: unknown; namespace?: unknown } | undefined;
+    try {
+      meta = (parseYaml(yaml) as { metadata?: typeof meta } | null)?.metadata;
+    } catch {
+      return; /* not YAML: no name to list it under */
+    }
+    if (typeof meta?.name !== "string" || !meta.name) return;
+    const namespace = typeof meta.namespace === "string" ? meta.namespace : "";
+    const key = this.key(namespace, meta.name);
+    if (this.policies.has(key)) return;
+    this.policies.set(key, {
+      id: this.nextId++, name: meta.name, namespace, domain, state: "load_error", error: err.message, mode: "enforce",
+    });
+  }
+
+  private install(yaml: string, domain: string, source?: string): ManagedPolicy {
     const policy = parsePolicy(yaml, source);
     const namespace = policy.metadata.namespace ?? "";
     const key = this.key(namespace, policy.metadata.name);
-    if (this.policies.has(key)) {
+    const prev = this.policies.get(key);
+    // a failed load of the same domain is replaced by its next version
+    if (prev && prev.state === "load_error" && prev.domain === domain) this.policies.delete(key);
+    else if (prev) {
       throw new PolicyManagerError("already_exists", `tracing policy ${policy.metadata.name}${namespace ? ` in namespace ${namespace}` : ""} already exists`);
     }
     const compiled = compilePolicy(policy, this.env);

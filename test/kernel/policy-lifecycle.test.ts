@@ -7,8 +7,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
-import { FineGuidanceSensors } from "../../src/api/gen/tetragon/sensors_pb";
-import { startAgent, type RunningAgent } from "../helpers/agent";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FineGuidanceSensors, TracingPolicyState } from "../../src/api/gen/tetragon/sensors_pb";
+import { ROOT, startAgent, type RunningAgent } from "../helpers/agent";
 import { connect, openStream, waitUntil } from "./grpc-helpers";
 import type { TetraClient } from "../../src/cli/tetra/common/client";
 
@@ -200,5 +202,48 @@ describe("policy management over gRPC", () => {
     assert.deepEqual(valueEntries(agent.bpfDir), entries, "every value a policy put in the maps is gone");
     const list = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
     assert.equal(list.policies.length, 0);
+  });
+});
+
+describe("policies the agent loads itself", () => {
+  test("a policy of the default --tracing-policy-dir that fails is listed as load_error with its error; the good one runs", async () => {
+    // /etc/tetragon/tetragon.tp.d, the default: made for the test when the machine has none
+    const tpDir = "/etc/tetragon/tetragon.tp.d";
+    const madeEtc = !fs.existsSync("/etc/tetragon");
+    const made = !fs.existsSync(tpDir);
+    fs.mkdirSync(tpDir, { recursive: true });
+    const good = path.join(tpDir, `tetragon-ts-test-${process.pid}-good.yaml`);
+    const bad = path.join(tpDir, `tetragon-ts-test-${process.pid}-bad.yaml`);
+    fs.writeFileSync(good, policy(`default-dir-good-${process.pid}`));
+    fs.writeFileSync(bad, policy(`default-dir-bad-${process.pid}`).replace('call: "sys_getcwd"', 'call: "do_sys_openat2"\n    syscall: false'));
+    let agent: RunningAgent | undefined;
+    let client: TetraClient | undefined;
+    try {
+      agent = await startAgent([], { grpc: true });
+      client = await connect(agent.serverAddress);
+      const list = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
+      const byName = new Map(list.policies.map((p) => [p.name, p]));
+      const g = byName.get(`default-dir-good-${process.pid}`);
+      const b = byName.get(`default-dir-bad-${process.pid}`);
+      assert.equal(g?.state, TracingPolicyState.TP_STATE_ENABLED);
+      assert.equal(b?.state, TracingPolicyState.TP_STATE_LOAD_ERROR);
+      assert.match(b!.error, /spec\.kprobes\[0\]\.call: 'do_sys_openat2' is a kernel function: hooking it needs kprobes/);
+      const text = spawnSync(process.execPath, [path.join(ROOT, "dist/src/cli/tetra/main.js"), "tp", "list", "--server-address", agent.serverAddress], { encoding: "utf8" });
+      assert.match(text.stdout, new RegExp(`default-dir-bad-${process.pid}\\s+static\\s+load_error`), text.stderr);
+      await assert.rejects(client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: `default-dir-bad-${process.pid}`, enable: true }),
+        (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT || e.code === grpc.status.FAILED_PRECONDITION);
+      spawnSync("/usr/bin/pwd", ["-P"]);
+      await agent.waitFor((e) => e.process_kprobe?.policy_name === `default-dir-good-${process.pid}`, "the good policy's event");
+      await client.unary(FineGuidanceSensors.method.deleteTracingPolicy, { name: `default-dir-bad-${process.pid}` });
+      const after = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
+      assert.deepEqual(after.policies.map((p) => p.name), [`default-dir-good-${process.pid}`]);
+    } finally {
+      client?.close();
+      if (agent) assert.equal(await agent.stop(), 0, agent.logs());
+      fs.rmSync(good, { force: true });
+      fs.rmSync(bad, { force: true });
+      if (madeEtc) fs.rmSync("/etc/tetragon", { recursive: true, force: true });
+      else if (made) fs.rmdirSync(tpDir);
+    }
   });
 });

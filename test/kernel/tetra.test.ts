@@ -11,7 +11,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, isExec, isExit, startAgent, tempDir, type RunningAgent } from "../helpers/agent";
-import { freePort, sleep, waitUntil } from "./grpc-helpers";
+import { freePort, scrapeMetrics, sleep, waitUntil } from "./grpc-helpers";
 
 const TETRA_MAIN = path.join(ROOT, "dist/src/cli/tetra/main.js");
 const TETRA_BIN = path.join(ROOT, "bin/tetra");
@@ -90,8 +90,11 @@ describe("tetra with the real agent", () => {
   let env: NodeJS.ProcessEnv;
   let node: string;
 
+  let metricsPort: number;
+
   before(async () => {
-    agent = await startAgent([], { grpc: true });
+    metricsPort = await freePort();
+    agent = await startAgent(["--metrics-server", `127.0.0.1:${metricsPort}`], { grpc: true });
     env = { TETRAGON_RUN_DIR: agent.runDir }; // tetra finds the socket in tetragon-info.json
     node = (await agent.waitFor((e) => typeof e.node_name === "string", "any event")).node_name;
   });
@@ -113,12 +116,13 @@ describe("tetra with the real agent", () => {
     assert.equal(b.stdout, "Health Status: running\n", b.stderr);
   });
 
-  test("tracingpolicy add, list, disable, enable, set-mode and delete a real policy", () => {
+  test("tracingpolicy add, list (with its event counters), disable, enable, set-mode and delete a real policy", async () => {
     const dir = tempDir("tetra-tp-");
     const file = path.join(dir, "tp.yaml");
     fs.writeFileSync(file, [
       "apiVersion: cilium.io/v1alpha1", "kind: TracingPolicy", "metadata:", "  name: tetra-tp-test", "spec:",
-      "  kprobes:", "  - call: sys_getcwd", "    args:", "    - index: 1", "      type: size_t", "",
+      "  kprobes:", "  - call: sys_getcwd", "    args:", "    - index: 1", "      type: size_t",
+      "    selectors:", "    - matchBinaries:", "      - operator: In", "        values:", `        - ${fs.realpathSync("/usr/bin/pwd")}`, "",
     ].join("\n"));
     const ok = (args: string[], out: RegExp) => {
       const r = tetra(args, { env });
@@ -127,8 +131,19 @@ describe("tetra with the real agent", () => {
       return r.stdout;
     };
     ok(["tracingpolicy", "add", file], new RegExp(`tracing policy "${file}" added`));
+    for (let i = 0; i < 3; i++) assert.equal(spawnSync("/usr/bin/pwd", ["-P"]).status, 0);
+    const posted = () => agent.events().filter((e) => e.process_kprobe?.policy_name === "tetra-tp-test").length;
+    await waitUntil(() => posted() >= 3, "the getcwd events of three pwd runs");
+    await sleep(300);
+    const n = posted();
     const list = ok(["tp", "list"], /^ID\s+NAME\s+DOMAIN\s+STATE\s+FILTERID\s+NAMESPACE\s+SENSORS\s+KERNELMEMORY\s+MODE\s+NPOST\s+NENFORCE\s+NMONITOR\n/);
-    assert.match(list, /\d+\s+tetra-tp-test\s+grpc\s+enabled\s+0\s+\(global\)\s+generic_sensor\s+\S+ \S+\s+enforce\s+\d+\s+0\s+0/);
+    const row = /\d+\s+tetra-tp-test\s+grpc\s+enabled\s+0\s+\(global\)\s+generic_sensor\s+\S+ \S+\s+enforce\s+(\d+)\s+0\s+0/.exec(list);
+    assert.ok(row, list);
+    assert.equal(Number(row[1]), n, "NPOST counts the events sent");
+    const metrics = await scrapeMetrics(metricsPort);
+    const counted = [...metrics.matchAll(/^tetragon_policy_events_total\{([^}]*)\} (\d+)$/gm)]
+      .filter((m) => m[1].includes('policy="tetra-tp-test"')).reduce((a, m) => a + Number(m[2]), 0);
+    assert.equal(counted, n, "tetragon_policy_events_total counts them too");
     ok(["tp", "disable", "tetra-tp-test"], /disabled/);
     assert.match(ok(["tp", "list"], /tetra-tp-test/), /tetra-tp-test\s+grpc\s+disabled/);
     ok(["tp", "enable", "tetra-tp-test"], /enabled/);

@@ -60,6 +60,8 @@ describe("selectors on the caller, and Post options", () => {
   fs.mkdirSync(path.dirname(myPerl));
   fs.copyFileSync("/usr/bin/perl", myPerl);
   fs.chmodSync(myPerl, 0o755);
+  // the mount namespace's inode, as matchNamespaces takes it
+  const hostMnt = /\[(\d+)\]/.exec(fs.readlinkSync("/proc/self/ns/mnt"))![1];
   const rateLimited = (scope: string) => `      matchActions:\n      - action: Post\n        rateLimit: "1m"\n        rateLimitScope: "${scope}"\n`;
   const policies: Record<string, string> = {
     prefix: lseekPolicy("bin-prefix", 2231, binaries("Prefix", "/usr/bin/")),
@@ -71,6 +73,8 @@ describe("selectors on the caller, and Post options", () => {
     thread: lseekPolicy("rl-thread", 3341, rateLimited("thread")),
     proc: lseekPolicy("rl-process", 3342, rateLimited("process")),
     global: lseekPolicy("rl-global", 3343, rateLimited("global")),
+    mntin: lseekPolicy("ns-mnt-in", 2236, `      matchNamespaces:\n      - namespace: Mnt\n        operator: "In"\n        values:\n        - "${hostMnt}"\n`),
+    mntnotin: lseekPolicy("ns-mnt-notin", 2236, `      matchNamespaces:\n      - namespace: Mnt\n        operator: "NotIn"\n        values:\n        - "${hostMnt}"\n`),
     nopost: lseekPolicy("act-nopost-count", 4445, `      matchActions:\n      - action: NoPost\n`),
     message: lseekPolicy("hook-message", 2234, "", `    message: "seek to the marked offset"\n    tags: ["observability.filesystem", "test.tag"]\n`),
   };
@@ -114,6 +118,15 @@ describe("selectors on the caller, and Post options", () => {
     await settle("ns-change", 1);
     assert.deepEqual(events("ns-change").map((e) => kp(e).process.pid), [moved]);
     assert.notEqual(moved, stayed);
+  });
+
+  test("matchNamespaces Mnt by inode, In and NotIn", async () => {
+    const host = perlSeeks([2236]);
+    const other = perlSeeks([2236], { wrap: ["/usr/bin/unshare", "-m"] });
+    await settle("ns-mnt-notin", 1);
+    await settle("ns-mnt-in", 1);
+    assert.deepEqual(events("ns-mnt-in").map((e) => kp(e).process.pid), [host]);
+    assert.deepEqual(events("ns-mnt-notin").map((e) => kp(e).process.pid), [other]);
   });
 
   test("matchCapabilityChanges: only the process that gained CAP_SYS_ADMIN after exec matches", async () => {
