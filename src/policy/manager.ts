@@ -7,6 +7,7 @@ import { parsePolicy } from "./parse";
 import { compilePolicy, type CompileEnv } from "./compiler/hooks";
 import { zeroCounters, type GenericSensor, type InstalledPolicy, type HookCounters } from "../sensors/tracing/generic-sensor";
 import type { TracingPolicy } from "./types";
+import type { CompiledPolicy } from "./compiler/plan";
 import type { Logger } from "../log/logger";
 
 export type PolicyState = "enabled" | "disabled" | "load_error" | "error";
@@ -22,7 +23,12 @@ export interface ManagedPolicy {
   state: PolicyState;
   error: string;
   mode: PolicyMode;
+  /** what add compiled: enable installs it again after a disable */
+  compiled?: CompiledPolicy;
+  /** in the kernel while enabled; a disabled policy has nothing there (no hooks, no map entries) */
   installed?: InstalledPolicy;
+  /** the kernel counters of the installs before the current one */
+  carried: HookCounters;
 }
 
 export class PolicyManagerError extends Error {
@@ -85,7 +91,7 @@ export class PolicyManager {
     const key = this.key(namespace, meta.name);
     if (this.policies.has(key)) return;
     this.policies.set(key, {
-      id: this.nextId++, name: meta.name, namespace, domain, state: "load_error", error: err.message, mode: "enforce",
+      id: this.nextId++, name: meta.name, namespace, domain, state: "load_error", error: err.message, mode: "enforce", carried: zeroCounters(),
     });
   }
 
@@ -103,7 +109,7 @@ export class PolicyManager {
     const installed = this.sensor.install(compiled);
     const managed: ManagedPolicy = {
       id: this.nextId++, name: policy.metadata.name, namespace, domain, policy, state: "enabled", error: "",
-      mode: compiled.mode, installed,
+      mode: compiled.mode, compiled, installed, carried: zeroCounters(),
     };
     this.policies.set(key, managed);
     this.log.info({ policy: managed.name, domain, hooks: compiled.hooks.map((h) => h.description) }, "tracing policy added");
@@ -126,17 +132,28 @@ export class PolicyManager {
     this.log.info({ policy: name, domain: p.domain }, "tracing policy deleted");
   }
 
+  /**
+   * Mode and enable/disable. Disabling takes the policy out of the kernel (links, hook slots,
+   * value-map entries), keeping its compiled form and counters; enabling installs it again.
+   */
   configure(name: string, namespace: string, change: { enable?: boolean; mode?: PolicyMode }, domain?: string): void {
     const p = this.find(name, namespace, domain);
-    if (!p.installed) throw new PolicyManagerError("invalid", `tracing policy ${name} is not loaded`);
+    if (!p.compiled) throw new PolicyManagerError("invalid", `tracing policy ${name} is not loaded`);
     if (change.mode && change.mode !== p.mode) {
-      this.sensor.setMonitor(p.installed, change.mode === "monitor");
+      if (p.installed) this.sensor.setMonitor(p.installed, change.mode === "monitor");
       p.mode = change.mode;
     }
-    if (change.enable !== undefined) {
+    if (change.enable === false && p.installed) {
+      addCounters(p.carried, this.sensor.counters(p.installed));
+      this.sensor.uninstall(p.installed);
+      p.installed = undefined;
+      p.state = "disabled";
+      p.error = "";
+    } else if (change.enable === true && !p.installed) {
       try {
-        this.sensor.setEnabled(p.installed, change.enable);
-        p.state = change.enable ? "enabled" : "disabled";
+        p.installed = this.sensor.install(p.compiled);
+        if ((p.mode === "monitor") !== p.installed.monitor) this.sensor.setMonitor(p.installed, p.mode === "monitor");
+        p.state = "enabled";
         p.error = "";
       } catch (err) {
         p.state = "error";
@@ -152,9 +169,9 @@ export class PolicyManager {
       .map((p) => ({
         id: p.id, name: p.name, namespace: p.namespace, domain: p.domain, state: p.state, error: p.error, mode: p.mode,
         sensors: ["generic_sensor"],
-        hooks: (p.installed?.hooks ?? []).map((h, i) => ({ section: h.plan.path, description: h.plan.description, index: i })),
+        hooks: (p.compiled?.hooks ?? []).map((h, i) => ({ section: h.path, description: h.description, index: i })),
         kernelMemoryBytes: p.installed ? this.sensor.kernelMemory(p.installed) : 0,
-        counters: p.installed ? this.sensor.counters(p.installed) : zeroCounters(),
+        counters: addCounters({ ...p.carried }, p.installed ? this.sensor.counters(p.installed) : zeroCounters()),
         enforcement: p.installed?.enforcement?.notes ?? [],
       }));
   }
@@ -168,4 +185,10 @@ export class PolicyManager {
     for (const p of this.policies.values()) if (p.installed) this.sensor.uninstall(p.installed);
     this.policies.clear();
   }
+}
+
+/** Adds `b` into `a`, field by field; returns `a`. */
+function addCounters(a: HookCounters, b: HookCounters): HookCounters {
+  for (const k of Object.keys(a) as Array<keyof HookCounters>) a[k] += b[k];
+  return a;
 }

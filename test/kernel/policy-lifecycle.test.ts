@@ -153,7 +153,7 @@ describe("policy management over gRPC", () => {
     assert.equal(h.healthStatus[0].details, "running");
   });
 
-  test("events of an added policy reach GetEvents; disable detaches; enable attaches again", async () => {
+  test("events of an added policy reach GetEvents; disable detaches and frees its map entries; enable installs it again", async () => {
     await client.unary(FineGuidanceSensors.method.addTracingPolicy, { yaml: policy("getcwd-pwd") });
     const stream = openStream(client, { allowList: [{ policyNames: ["getcwd-pwd"] }] });
     await new Promise((r) => setTimeout(r, 200));
@@ -163,8 +163,15 @@ describe("policy management over gRPC", () => {
     assert.equal(k.function_name, "__x64_sys_getcwd");
     assert.ok(k.return.int_arg > 0, "getcwd returns the length");
     const links = bpftoolCount("link");
+    const enabledEntries = valueEntries(agent.bpfDir);
     await client.unary(FineGuidanceSensors.method.configureTracingPolicy, { name: "getcwd-pwd", enable: false });
     assert.equal(await settledCount("link", links - 2), links - 2, "the entry and exit links are gone");
+    // and its map entries: the binary set of matchBinaries, its hook slot
+    const disabledEntries = valueEntries(agent.bpfDir);
+    assert.notDeepEqual(disabledEntries, enabledEntries);
+    const off = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
+    assert.equal(off.policies[0].state, TracingPolicyState.TP_STATE_DISABLED);
+    assert.equal(off.policies[0].kernelMemoryBytes, 0n);
     const before = stream.events.length;
     spawnSync("/usr/bin/pwd", ["-P"]);
     await new Promise((r) => setTimeout(r, 400));
@@ -178,6 +185,7 @@ describe("policy management over gRPC", () => {
     assert.equal(list.policies[0].stats!.actionCounters!.post, BigInt(stream.events.length), "one Post for each event, none while disabled");
     stream.call.cancel();
     await client.unary(FineGuidanceSensors.method.deleteTracingPolicy, { name: "getcwd-pwd" });
+    assert.deepEqual(valueEntries(agent.bpfDir), disabledEntries, "disabled, the policy had nothing more in the maps than deleted");
   });
 
   test("100 add/delete cycles of syscall, tracepoint and uprobe policies leave no program, map, link or map entry behind", async () => {

@@ -618,25 +618,6 @@ export class GenericSensor {
   }
 
   /** Disabling detaches the programs; the slots and values stay for a later enable. */
-  setEnabled(inst: InstalledPolicy, enabled: boolean): void {
-    if (enabled === inst.attached) return;
-    if (!enabled) {
-      inst.enforcement?.release();
-      inst.enforcement = undefined;
-      for (const h of inst.hooks) this.detachHook(h);
-      inst.attached = false;
-      return;
-    }
-    try {
-      this.attachHooks(inst.hooks);
-      inst.enforcement = this.enforcement?.attach(inst.compiled, this.fd("deny_map"));
-      inst.attached = true;
-    } catch (err) {
-      for (const h of inst.hooks) this.detachHook(h);
-      throw err;
-    }
-  }
-
   setMonitor(inst: InstalledPolicy, monitor: boolean): void {
     inst.monitor = monitor;
     for (const h of inst.hooks) {
