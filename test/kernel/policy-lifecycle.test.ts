@@ -153,6 +153,23 @@ describe("policy management over gRPC", () => {
     assert.equal(h.healthStatus[0].details, "running");
   });
 
+  test("the whole bad-document corpus, sent over gRPC: each one INVALID_ARGUMENT with its field path, none listed", async () => {
+    const dir = path.join(ROOT, "test", "fixtures", "policies", "bad");
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+    assert.ok(files.length >= 50);
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      const paths = [...text.matchAll(/^# expect: (.*?) \| /gm)].map((m) => m[1].trim());
+      await assert.rejects(client.unary(FineGuidanceSensors.method.addTracingPolicy, { yaml: text }), (e: grpc.ServiceError) => {
+        assert.equal(e.code, grpc.status.INVALID_ARGUMENT, `${f}: ${e.details}`);
+        for (const p of paths) assert.ok(e.details.includes(`${p}: `) || e.details.includes(`${p} `), `${f}: ${p} not in ${e.details}`);
+        return true;
+      }, f);
+    }
+    const list = await client.unary(FineGuidanceSensors.method.listTracingPolicies, {});
+    assert.equal(list.policies.length, 0);
+  });
+
   test("events of an added policy reach GetEvents; disable detaches and frees its map entries; enable installs it again", async () => {
     await client.unary(FineGuidanceSensors.method.addTracingPolicy, { yaml: policy("getcwd-pwd") });
     const stream = openStream(client, { allowList: [{ policyNames: ["getcwd-pwd"] }] });
