@@ -204,7 +204,14 @@ async function startBpftrace(prog: string): Promise<{ pid: number; stop(): Promi
   return {
     pid: p.pid!,
     async stop() {
-      if (exited === undefined) p.kill("SIGINT");
+      // bpftrace can miss a SIGINT that lands while it sets up its signal handling: ask again,
+      // then insist, so that a slot never waits forever
+      for (const [sig, ms] of [["SIGINT", 3000], ["SIGINT", 3000], ["SIGTERM", 3000], ["SIGKILL", 0]] as const) {
+        if (exited !== undefined) break;
+        p.kill(sig);
+        if (ms === 0) break;
+        await Promise.race([done, sleep(ms)]);
+      }
       await done;
     },
   };

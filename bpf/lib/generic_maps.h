@@ -106,6 +106,10 @@ struct generic_scratch {
 	__u32 sel_failed;
 	__u32 pf_sel;
 	__u32 pf_arg;
+	/* set by the attachment's fast reject when the call passed it: the argument it read
+	 * (bit per index), whose slot and data the hook's pre-filter keeps, and the entry it
+	 * passed (the first selector's first matchArgs), which the pre-filter skips */
+	__u32 pre_read;
 	/* the object being read's arg_spec max_data and aux (kernel-configuration offsets):
 	 * here rather than in the read context, whose stack slots the verifier tracks */
 	__u16 obj_a, obj_b;

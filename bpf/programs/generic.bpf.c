@@ -892,10 +892,48 @@ static __always_inline int match_sock(struct generic_scratch *s, struct match_ar
 	return (m->op == MOP_NOT_SPORT || m->op == MOP_NOT_DPORT || m->op == MOP_NOT_FAMILY) ? !hit : hit;
 }
 
+_Static_assert(STR_KEY_LEN / 64 <= MAX_VALUES, "a length bitmap of STR_KEY_LEN bits fits vals");
+
+/* A string operator decided by the string's length alone (MATCH_F_LENS: no value of the set
+ * has this length, or all are longer): 1 or 0, no key to build, no lookup; -1 undecided. */
+static __always_inline int match_str_len(struct match_arg *m, struct arg_slot *slot)
+{
+	__u64 n = slot->len;
+
+	if (!(m->flags & MATCH_F_LENS) || n >= STR_KEY_LEN)
+		return -1;
+	/* the masked length itself indexes vals: older verifiers lose a bound that clang
+	 * checked on one copy and used on another */
+	n &= STR_KEY_LEN - 1;
+	clamp_var(n);
+	n &= STR_KEY_LEN - 1;
+	if ((m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ) && !((m->vals[(n >> 6) & 3] >> (n & 63)) & 1))
+		return m->op == MOP_STR_NEQ;
+	if (m->op >= MOP_PREFIX && m->op <= MOP_NOT_POSTFIX && n < m->vals[0])
+		return m->op == MOP_NOT_PREFIX || m->op == MOP_NOT_POSTFIX;
+	return -1;
+}
+
+/* A string operator (Equal ... SubStringIgnCase) on the string read into slot. */
+static __always_inline int match_str_arg(struct generic_scratch *s, struct match_arg *m, struct arg_slot *slot)
+{
+	int tail = m->op == MOP_POSTFIX || m->op == MOP_NOT_POSTFIX;
+	int by_len = match_str_len(m, slot);
+	__u32 len;
+
+	if (by_len >= 0)
+		return by_len;
+	if (str_of_arg(s, m->arg, &len, tail) && (m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ))
+		/* longer than any stored value */
+		return m->op == MOP_STR_NEQ;
+	if (m->op == MOP_SUBSTR || m->op == MOP_SUBSTR_ICASE)
+		return match_substring(s, m);
+	return match_string(s, m->op, m->set_id, len);
+}
+
 static __always_inline int match_one_arg(struct generic_scratch *s, struct match_arg *m)
 {
 	struct arg_slot *slot;
-	__u32 len;
 
 	if (m->arg > RET_ARG)
 		return 0;
@@ -911,25 +949,8 @@ static __always_inline int match_one_arg(struct generic_scratch *s, struct match
 		return match_sock(s, m, slot);
 	if (m->op >= MOP_SADDR)
 		return match_sockaddr(s, m, slot);
-	if (m->op >= MOP_STR_EQ) {
-		int tail = m->op == MOP_POSTFIX || m->op == MOP_NOT_POSTFIX;
-
-		/* no value of the set has this length: no key to build, no lookup */
-		if ((m->flags & MATCH_F_LENS) && slot->len < STR_KEY_LEN) {
-			__u32 n = slot->len & (STR_KEY_LEN - 1);
-
-			if ((m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ) && !((m->vals[n >> 6] >> (n & 63)) & 1))
-				return m->op == MOP_STR_NEQ;
-			if (m->op >= MOP_PREFIX && m->op <= MOP_NOT_POSTFIX && n < m->vals[0])
-				return m->op == MOP_NOT_PREFIX || m->op == MOP_NOT_POSTFIX;
-		}
-		if (str_of_arg(s, m->arg, &len, tail) && (m->op == MOP_STR_EQ || m->op == MOP_STR_NEQ))
-			/* longer than any stored value */
-			return m->op == MOP_STR_NEQ;
-		if (m->op == MOP_SUBSTR || m->op == MOP_SUBSTR_ICASE)
-			return match_substring(s, m);
-		return match_string(s, m->op, m->set_id, len);
-	}
+	if (m->op >= MOP_STR_EQ)
+		return match_str_arg(s, m, slot);
 	return match_number(m, slot->value);
 }
 
@@ -1516,12 +1537,17 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 		return 0;
 	s->msg.pid = tgid;
 	s->msg.tid = (__u32)pid_tgid;
-	s->msg.flags = 0;
 	s->msg.ret = 0;
-	s->msg.data_len = 0;
 	s->prefilter_done = 0;
 	s->args_ok = 0;
-	s->args_read = 0;
+	/* what the fast reject read stays: its slot, its data, its read error */
+	s->args_read = s->pre_read;
+	if (s->pre_read) {
+		s->msg.flags &= GENERIC_F_ERROR_ARG;
+	} else {
+		s->msg.flags = 0;
+		s->msg.data_len = 0;
+	}
 	/* fail-closed fanotify: the guard denies protected opens it has no decision for */
 	/* (an exec is checked twice, as an exec and as an open: the allow covers both) */
 	if (fanotify_fail_closed && (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT)))
@@ -1532,7 +1558,8 @@ static __always_inline int generic_entry(void *ctx, __u32 hook_id, struct hook_c
 		 * selector's matchArgs let through stops here */
 		s->sel_failed = 0;
 		s->pf_sel = 0;
-		s->pf_arg = 0;
+		/* the fast reject passed the first selector's first entry: on from the next */
+		s->pf_arg = s->pre_read ? 1 : 0;
 		u.mc.s = s;
 		u.mc.cfg = cfg;
 		bpf_loop(LOOPS(prefilter_steps(cfg), MAX_SELECTORS * MAX_MATCH_ARGS), prefilter_step, &u.mc, 0);
@@ -1743,6 +1770,54 @@ static __always_inline void copy_record(struct generic_scratch *s, void *src, __
 	bpf_probe_read_kernel(s->rec, n, src);
 }
 
+/* The fast reject's key lookups, out of line: their locals would add to the stack of every
+ * call chain of the program (512 bytes in all, on kernels without private stacks). */
+static __noinline int fast_match_str(struct generic_scratch *s, struct match_arg *m)
+{
+	if (!s || !m)
+		return 0;
+	return match_str_arg(s, m, &s->msg.args[m->arg & 7]);
+}
+
+/* The fast reject of an attachment's one hook with one selector whose first matchArgs entry
+ * is a string operator on a string argument (the usual file or path filter): that entry alone,
+ * before anything else is set up. A call it fails matches no selector, so nothing else needs
+ * to run; one it passes goes the whole way, with the string already read (pre_read). */
+static __always_inline int fast_rejected(struct generic_scratch *s, __u32 hook_id)
+{
+	struct hook_config *cfg = bpf_map_lookup_elem(&hook_config, &hook_id);
+	struct match_arg *m;
+	struct arg_slot *slot;
+	int by_len;
+	__u32 arg;
+	__u8 type;
+
+	if (!cfg || !(cfg->flags & HOOK_F_ENABLED) || cfg->nselectors != 1 || !cfg->sel[0].n_args)
+		return 0;
+	if (cfg->flags & (DENY_K_FANOTIFY << HOOK_DENY_SHIFT))
+		return 0; /* fail-closed fanotify acts on every call */
+	m = &cfg->sel[0].args[0];
+	arg = m->arg;
+	if (arg >= MAX_ARGS || !(cfg->prefilter_args & (1u << arg)) || (m->flags & MATCH_F_SOCK))
+		return 0;
+	if (m->op < MOP_STR_EQ || m->op > MOP_SUBSTR_ICASE)
+		return 0;
+	type = cfg->args[arg].type;
+	if (type != GT_STRING && type != GT_KSTRING)
+		return 0;
+	s->msg.flags = 0;
+	s->msg.data_len = 0;
+	/* prefilter_read's string case, at offset 0 */
+	slot = &s->msg.args[arg];
+	slot_begin(slot, narrow_to_type(rec_value_fast(s, cfg->args[arg].off, cfg->args[arg].size), type), 0);
+	arg_read_done(s, slot, 0, read_str(s, type, slot->value, 0));
+	s->pre_read = 1u << arg;
+	by_len = match_str_len(m, slot);
+	if (by_len >= 0)
+		return !by_len;
+	return !fast_match_str(s, m);
+}
+
 /* Runs every hook of the attachment; returns the errno an Override asked for, or 0. */
 static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 {
@@ -1750,9 +1825,6 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	struct run_ctx r = {};
 	void *src = ctx;
 
-	r.pid_tgid = bpf_get_current_pid_tgid();
-	if (agent_tgid && (r.pid_tgid >> 32) == agent_tgid)
-		return 0;
 	r.list = bpf_map_lookup_elem(&attach_hooks, &slot);
 	if (!r.list || !r.list->n)
 		return 0;
@@ -1769,6 +1841,12 @@ static __always_inline int generic_hook(void *ctx, __u32 slot, int is_exit)
 	if (rs & REC_INDIRECT)
 		bpf_probe_read_kernel(&src, sizeof(src), (char *)ctx + ((rs >> 16) & 0xff8));
 	copy_record(r.s, src, rs & (REC_MAX - 1));
+	r.s->pre_read = 0;
+	if (!is_exit && r.list->n == 1 && fast_rejected(r.s, r.list->ids[0]))
+		return 0;
+	r.pid_tgid = bpf_get_current_pid_tgid();
+	if (agent_tgid && (r.pid_tgid >> 32) == agent_tgid)
+		return 0;
 	r.ctx = ctx;
 	if (is_exit)
 		bpf_loop(LOOPS(r.list->n, HOOKS_PER_ATTACH), run_exit_hook, &r, 0);
