@@ -154,6 +154,8 @@ export class GenericSensor {
   /** the object whose map fds the sensor uses: kept open until close() */
   private fdOwner?: NativeObject;
   private fds = new Map<string, number>();
+  /** a queue, oldest freed first: a deleted policy's id comes back only after every other free
+   *  one, so that its records still in the ring buffer are not taken for a new policy's */
   private freeIds: number[] = [];
   private freeSlots: number[] = [];
   private freeFollowBits: number[] = [];
@@ -170,7 +172,7 @@ export class GenericSensor {
   enforcement?: PolicyEnforcement;
 
   constructor(private readonly native: NativeAddon, private readonly cfg: GenericSensorConfig, private readonly log: Logger) {
-    for (let i = LIMITS.MAX_HOOKS - 1; i >= 0; i--) this.freeIds.push(i);
+    for (let i = 0; i < LIMITS.MAX_HOOKS; i++) this.freeIds.push(i);
     const fixed = new Set(Object.values(CGROUP_SLOT));
     for (let i = LIMITS.MAX_ATTACH - 1; i >= 0; i--) if (!fixed.has(i)) this.freeSlots.push(i);
     for (let i = MBSET_AGENT_CLI_BIT - 1; i >= 0; i--) this.freeFollowBits.push(i);
@@ -535,7 +537,7 @@ export class GenericSensor {
         this.markFollowed(paths, bit, true);
       }
       for (const plan of compiled.hooks) {
-        const h: InstalledHook = { id: this.freeIds.pop()!, plan, attachKeys: [] };
+        const h: InstalledHook = { id: this.freeIds.shift()!, plan, attachKeys: [] };
         inst.hooks.push(h);
         this.hooks[h.id] = plan;
         this.writeHook(h.id, plan, inst, plan.flags);
