@@ -57,7 +57,7 @@ async function startAgent(): Promise<Agent> {
   const socket = `unix://${path.join(dir, "tetragon.sock")}`;
   const metricsPort = await freePort();
   const proc = spawn(process.execPath, [
-    "--max-semi-space-size=2", path.join(ROOT, "dist/src/cli/tetragon/main.js"),
+    "--max-semi-space-size=16", path.join(ROOT, "dist/src/cli/tetragon/main.js"),
     "--export-filename", exportFile, "--export-file-max-size-mb", "1000", "--server-address", socket,
     "--health-server-address", "", "--run-dir", dir, "--bpf-dir", `bench-stream-${process.pid}`,
     "--metrics-server", `127.0.0.1:${metricsPort}`,

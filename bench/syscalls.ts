@@ -275,7 +275,7 @@ async function startAgent(policyName: string, value: string, extraArgs: string[]
   const metricsPort = await freePort();
   const fd = fs.openSync(logFile, "w");
   const proc = spawn(process.execPath, [
-    "--max-semi-space-size=2", AGENT_MAIN,
+    "--max-semi-space-size=16", AGENT_MAIN,
     "--export-filename", exportFile,
     // no rotation during the run, so that every exported event can be counted
     "--export-file-max-size-mb", "1000000",

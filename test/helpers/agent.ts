@@ -64,7 +64,7 @@ export async function startAgent(extraArgs: string[] = [], opts: StartOptions = 
   const bpfDirAt = extraArgs.lastIndexOf("--bpf-dir");
   const bpfDir = bpfDirAt >= 0 ? extraArgs[bpfDirAt + 1] : defaultBpfDir;
   const args = [
-    "--max-semi-space-size=2", // as bin/tetragon runs it
+    "--max-semi-space-size=16", // as bin/tetragon runs it
     AGENT_MAIN,
     "--export-filename", exportFile,
     "--server-address", serverAddress,
